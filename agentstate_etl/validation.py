@@ -1,0 +1,108 @@
+"""Pandera validation that splits records into valid rows and quarantine rows with reasons.
+
+Every failing row is kept, in quarantine, with the check it failed and the raw record as
+JSON; nothing is dropped silently. Schema-level failures (a whole column of the wrong type)
+are not a row problem and raise `ValidationError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import orjson
+import pandas as pd
+import pandera.pandas as pa
+
+from agentstate_etl.canonical import BAD_TIMESTAMP, BAD_VALUE, MISSING_REQUIRED
+from agentstate_etl.errors import ValidationError
+
+WIRE_ERROR = "_wire_error"
+QUARANTINE_COLUMNS = ("vendor", "tenant_id", "partition_date", "reason", "raw_record")
+
+
+@dataclass(frozen=True)
+class Split:
+    valid: pd.DataFrame
+    quarantine: pd.DataFrame
+    total: int
+
+    @property
+    def quarantine_rate(self) -> float:
+        return len(self.quarantine) / self.total if self.total else 0.0
+
+
+def _row_reasons(
+    failures: pd.DataFrame, frame: pd.DataFrame, parsed_from: dict[str, str]
+) -> dict[object, list[str]]:
+    reasons: dict[object, list[str]] = {}
+    for index, column, check in failures[["index", "column", "check"]].itertuples(index=False):
+        if check == "not_nullable":
+            field = parsed_from.get(column, column)
+            raw_present = column in parsed_from and pd.notna(frame.at[index, field])
+            reason = f"{BAD_TIMESTAMP if raw_present else MISSING_REQUIRED}:{field}"
+        elif column is None or check in {"end_before_start"} or not isinstance(column, str):
+            reason = str(check)
+        else:
+            reason = f"{BAD_VALUE}:{column}:{check}"
+        row = reasons.setdefault(index, [])
+        if reason not in row:
+            row.append(reason)
+    return reasons
+
+
+def split_valid(
+    frame: pd.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    vendor: str,
+    tenant_id: str,
+    partition_date: date,
+    raw_fields: list[str],
+    parsed_from: dict[str, str],
+) -> Split:
+    """Validate `frame` (raw fields plus parsed columns) lazily; quarantine the failing rows.
+
+    `parsed_from` maps each parsed column (e.g. `start_ts`) to the raw field it came from, so a
+    null parse of a present value is reported as `bad_timestamp:<field>`, not as missing.
+    """
+    reasons: dict[object, list[str]] = {}
+    if WIRE_ERROR in frame.columns:
+        for index, message in frame[WIRE_ERROR].dropna().items():
+            reasons.setdefault(index, []).append(str(message))
+    try:
+        model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases
+        schema_level = failures[failures["index"].isna()]
+        if not schema_level.empty:
+            summary = "; ".join(
+                f"{c}: {k}" for c, k in schema_level[["column", "check"]].itertuples(index=False)
+            )
+            raise ValidationError(
+                f"{vendor} {partition_date}: records do not match the expected shape ({summary})"
+            ) from errors
+        for index, row_reasons in _row_reasons(failures, frame, parsed_from).items():
+            existing = reasons.setdefault(index, [])
+            existing.extend(r for r in row_reasons if r not in existing)
+
+    bad_index = pd.Index(list(reasons.keys()))
+    bad = frame.loc[bad_index, raw_fields] if len(bad_index) else frame.iloc[0:0][raw_fields]
+    raw_records = [
+        orjson.dumps({k: (None if pd.isna(v) else v) for k, v in record.items()}).decode()
+        for record in bad.to_dict("records")
+    ]
+    quarantine = pd.DataFrame(
+        {
+            "vendor": vendor,
+            "tenant_id": tenant_id,
+            "partition_date": partition_date,
+            "reason": ["; ".join(reasons[i]) for i in bad_index],
+            "raw_record": raw_records,
+        },
+        columns=list(QUARANTINE_COLUMNS),
+    )
+    valid = frame.drop(index=bad_index)
+    if WIRE_ERROR in valid.columns:
+        valid = valid.drop(columns=[WIRE_ERROR])
+    return Split(valid=valid, quarantine=quarantine, total=len(frame))

@@ -1,0 +1,82 @@
+"""CxEngage RTA interval records: raw wire schema, Pandera model and canonical events."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from pandera.typing import Series
+
+from agentstate_etl.mapping import state_mapping
+from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
+
+VENDOR = "cxengage"
+_S = pa_arrow.string()
+RAW_FIELDS: dict[str, pa_arrow.DataType] = {
+    "eventId": _S,
+    "agentId": _S,
+    "platformAgentId": _S,
+    "tenantAgentId": _S,
+    "agentName": _S,
+    "sessionId": _S,
+    "loginTimestamp": _S,
+    "eventType": _S,
+    "presence": _S,
+    "state": _S,
+    "reasonId": _S,
+    "reasonName": _S,
+    "reasonListId": _S,
+    "reasonListName": _S,
+    "start": _S,
+    "end": _S,
+    "durationSeconds": pa_arrow.float64(),
+    "nextEventId": _S,
+    "allocation": _S,
+    "direction": _S,
+    "capacity": _S,
+    "transfers": _S,
+}
+PARSED_FROM = {"start_ts": "start", "end_ts": "end"}
+
+
+class CxEngageRecord(pa.DataFrameModel):
+    """A landed RTA interval: ids, state and start are required; `end` may be open (null)."""
+
+    eventId: Series[str] = pa.Field(nullable=False)
+    agentId: Series[str] = pa.Field(nullable=False)
+    state: Series[str] = pa.Field(nullable=False)
+    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+    end_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+    @pa.dataframe_check(name="end_before_start")
+    def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
+        return df["end_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+
+    class Config:
+        strict = False
+
+
+def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
+    """Add typed `start_ts`/`end_ts`; an unparseable `end` given as text becomes a bad timestamp."""
+    frame["start_ts"] = parse_iso_utc(frame["start"])
+    frame["end_ts"] = parse_iso_utc(frame["end"])
+    return frame
+
+
+def to_events(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
+    mapping = state_mapping(VENDOR)
+    vendor_state = valid["state"].astype(object)
+    return pd.DataFrame(
+        {
+            "vendor": VENDOR,
+            "tenant_id": tenant_id,
+            "agent_id": valid["agentId"].astype(object),
+            "agent_name": valid["agentName"].astype(object),
+            "vendor_state": vendor_state,
+            "state": mapping.canonical(vendor_state),
+            "reason": mapping.reasons(vendor_state, valid["reasonName"].astype(object)),
+            "start_ts": valid["start_ts"].astype(UTC_MS),
+            "end_ts": valid["end_ts"].astype(UTC_MS),
+            "seq": range(len(valid)),
+        }
+    )

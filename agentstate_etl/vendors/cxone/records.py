@@ -1,0 +1,114 @@
+"""NICE CXone agent-state history and status-summary records."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from pandera.typing import Series
+
+from agentstate_etl.mapping import state_mapping
+from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
+
+VENDOR = "cxone"
+_S = pa_arrow.string()
+RAW_FIELDS: dict[str, pa_arrow.DataType] = {
+    "agentId": _S,
+    "agentName": _S,
+    "timestamp": _S,
+    "state": _S,
+    "subState": _S,
+    "duration": pa_arrow.int64(),
+}
+PARSED_FROM = {"start_ts": "timestamp"}
+
+SUMMARY_FIELDS: dict[str, pa_arrow.DataType] = {
+    "agentId": _S,
+    "startTime": _S,
+    "endTime": _S,
+    "state": _S,
+    "duration": pa_arrow.float64(),
+}
+SUMMARY_PARSED_FROM = {"start_ts": "startTime", "end_ts": "endTime"}
+
+
+class CxOneRecord(pa.DataFrameModel):
+    """A state event: agent, state and timestamp required; `duration` (ms) null while open."""
+
+    agentId: Series[str] = pa.Field(nullable=False)
+    state: Series[str] = pa.Field(nullable=False)
+    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+    duration: Series[float] = pa.Field(nullable=True, ge=0, coerce=True)
+
+    class Config:
+        strict = False
+
+
+class CxOneSummaryInterval(pa.DataFrameModel):
+    """One summary-report interval; seconds are `endTime - startTime`."""
+
+    agentId: Series[str] = pa.Field(nullable=False)
+    state: Series[str] = pa.Field(nullable=False)
+    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+    end_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+    @pa.dataframe_check(name="end_before_start")
+    def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
+        return df["end_ts"] >= df["start_ts"]
+
+    class Config:
+        strict = False
+
+
+def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
+    frame["start_ts"] = parse_iso_utc(frame["timestamp"])
+    return frame
+
+
+def parse_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["start_ts"] = parse_iso_utc(frame["startTime"])
+    frame["end_ts"] = parse_iso_utc(frame["endTime"])
+    return frame
+
+
+def to_events(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
+    """`duration` states the end (ms after the event) where the vendor knows it."""
+    mapping = state_mapping(VENDOR)
+    vendor_state = valid["state"].astype(object)
+    start = valid["start_ts"].astype(UTC_MS)
+    duration = pd.to_timedelta(valid["duration"], unit="ms")
+    return pd.DataFrame(
+        {
+            "vendor": VENDOR,
+            "tenant_id": tenant_id,
+            "agent_id": valid["agentId"].astype(object),
+            "agent_name": valid["agentName"].astype(object),
+            "vendor_state": vendor_state,
+            "state": mapping.canonical(vendor_state),
+            "reason": mapping.reasons(vendor_state, valid["subState"].astype(object)),
+            "start_ts": start,
+            "end_ts": (start + duration).astype(UTC_MS),
+            "seq": range(len(valid)),
+        }
+    )
+
+
+def summary_to_canonical(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
+    """Summary intervals with canonical states, ready for reconciliation."""
+    mapping = state_mapping(VENDOR, "summary")
+    vendor_state = valid["state"].astype(object)
+    start = valid["start_ts"].astype(UTC_MS)
+    end = valid["end_ts"].astype(UTC_MS)
+    return pd.DataFrame(
+        {
+            "vendor": VENDOR,
+            "tenant_id": tenant_id,
+            "agent_id": valid["agentId"].astype(object),
+            "state": mapping.canonical(vendor_state),
+            "vendor_state": vendor_state,
+            "reason": mapping.reasons(vendor_state, pd.Series(None, index=valid.index, dtype=object)),
+            "start_ts": start,
+            "end_ts": end,
+            "summary_s": (end - start).dt.total_seconds(),
+        }
+    )
