@@ -22,6 +22,7 @@ QUARANTINE = "quarantine"
 INTERVALS = "intervals"
 SUMMARY = "summary"
 SUMMARY_QUARANTINE = "summary_quarantine"
+SUMMARY_REQUESTS = "summary_requests"
 
 
 def partition_file(lake: Path, dataset: str, vendor: str, day: date) -> Path:

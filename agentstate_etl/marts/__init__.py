@@ -1,0 +1,135 @@
+"""Build the DuckDB warehouse from the Parquet lake: the `.sql` files of `sql/`, in name order.
+
+The warehouse is built into a new file beside the old one and renamed over it, so an analyst
+holding the previous file open never makes a build fail, and a failed build leaves the
+previous warehouse untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agentstate_etl import lake
+from agentstate_etl.intervals import INTERVAL_SCHEMA
+from agentstate_etl.settings import Settings, parse_zone
+
+SQL_DIR = Path(__file__).with_name("sql")
+MART_TABLES = (
+    "agent_state_intervals",
+    "mart_state_totals_daily",
+    "mart_not_ready_reasons_daily",
+    "mart_acw_daily",
+    "mart_reconciliation",
+)
+
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("state", pa.string()),
+        ("vendor_state", pa.string()),
+        ("reason", pa.string()),
+        ("start_ts", pa.timestamp("ms", tz="UTC")),
+        ("end_ts", pa.timestamp("ms", tz="UTC")),
+        ("summary_s", pa.float64()),
+    ]
+)
+SUMMARY_REQUEST_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("intervals", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class WarehouseBuild:
+    path: Path
+    row_counts: dict[str, int]
+    partitions: int
+    reconciliation_status: dict[str, int] = field(default_factory=dict)
+
+
+def sql_files() -> list[Path]:
+    return sorted(SQL_DIR.glob("*.sql"))
+
+
+def _files_or_empty(files: list[Path], schema: pa.Schema, scratch: Path) -> list[str]:
+    """DuckDB cannot read an empty file list, so an empty dataset reads one empty file."""
+    if files:
+        return [str(f) for f in files]
+    empty = scratch / f"empty-{uuid.uuid4().hex}.parquet"
+    pq.write_table(schema.empty_table(), empty)
+    return [str(empty)]
+
+
+def build_warehouse(settings: Settings) -> WarehouseBuild:
+    """Rebuild every table of SPEC §6 from the lake and swap the new file in atomically."""
+    zone = settings.report_tz
+    parse_zone(zone, "AGENTSTATE_REPORT_TZ")
+    target = settings.warehouse
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
+    scratch = target.parent / ".scratch"
+    scratch.mkdir(exist_ok=True)
+    interval_files = lake.dataset_files(settings.lake, lake.INTERVALS)
+    try:
+        with duckdb.connect(str(building)) as con:
+            con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
+            con.execute(
+                "SET VARIABLE interval_files = ?",
+                [_files_or_empty(interval_files, INTERVAL_SCHEMA, scratch)],
+            )
+            con.execute(
+                "SET VARIABLE summary_files = ?",
+                [
+                    _files_or_empty(
+                        lake.dataset_files(settings.lake, lake.SUMMARY), SUMMARY_SCHEMA, scratch
+                    )
+                ],
+            )
+            con.execute(
+                "SET VARIABLE summary_request_files = ?",
+                [
+                    _files_or_empty(
+                        lake.dataset_files(settings.lake, lake.SUMMARY_REQUESTS),
+                        SUMMARY_REQUEST_SCHEMA,
+                        scratch,
+                    )
+                ],
+            )
+            con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
+            for path in sql_files():
+                con.execute(path.read_text())
+            counts = {
+                table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+                for table in MART_TABLES
+            }
+            statuses = dict(
+                con.execute(
+                    "SELECT status, count(*) FROM mart_reconciliation GROUP BY status"
+                ).fetchall()
+            )
+        os.replace(building, target)
+    finally:
+        building.unlink(missing_ok=True)
+        for leftover in scratch.glob("empty-*.parquet"):
+            leftover.unlink(missing_ok=True)
+    return WarehouseBuild(
+        path=target,
+        row_counts=counts,
+        partitions=len(interval_files),
+        reconciliation_status=statuses,
+    )

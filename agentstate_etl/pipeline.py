@@ -1,0 +1,285 @@
+"""One vendor partition, end to end, without Dagster: fetch → validate → land → intervals.
+
+Each step reads what the previous one landed, so Dagster can run them as separate assets and
+an operator can re-run any of them alone. Every step replaces its partition's files
+atomically; a step that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pyarrow as pa
+
+from agentstate_etl import lake
+from agentstate_etl.canonical import UNKNOWN
+from agentstate_etl.errors import ConfigError, ValidationError
+from agentstate_etl.intervals import (
+    build_intervals,
+    day_bounds,
+    fetch_window,
+    horizon_for,
+    intervals_to_arrow,
+)
+from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
+from agentstate_etl.settings import Settings, vendor_config
+from agentstate_etl.validation import QUARANTINE_COLUMNS, Split, split_valid
+from agentstate_etl.vendors.cxone import records as cxone_records
+from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
+
+EXTRACTED_AT = "agentstate.extracted_at"
+TENANT_ID = "agentstate.tenant_id"
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("reason", pa.string()),
+        ("raw_record", pa.string()),
+    ]
+)
+assert tuple(QUARANTINE_SCHEMA.names) == QUARANTINE_COLUMNS
+
+
+@dataclass(frozen=True)
+class RawLanding:
+    vendor: str
+    day: date
+    fetched: int
+    valid: int
+    quarantined: int
+    quarantine_rate: float
+    quarantine_reasons: dict[str, int]
+    fetch_stats: dict[str, int]
+    extracted_at: datetime
+    raw_path: Path
+    quarantine_path: Path
+
+
+@dataclass(frozen=True)
+class IntervalLanding:
+    vendor: str
+    day: date
+    rows: int
+    path: Path
+    seconds_by_state: dict[str, float]
+    unknown_vendor_states: dict[str, int]
+    carry_in_rows: int
+    open_rows: int
+    agents: int
+    preview: pd.DataFrame = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SummaryLanding:
+    day: date
+    agents_asked: int
+    agents_without_summary: int
+    intervals: int
+    quarantined: int
+    fetch_stats: dict[str, int]
+    path: Path
+
+
+def _reason_counts(split: Split) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for reasons in split.quarantine["reason"]:
+        for reason in str(reasons).split("; "):
+            counts[reason.split(":")[0]] += 1
+    return dict(counts)
+
+
+def _check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
+    if split.quarantine_rate <= settings.max_quarantine_rate:
+        return
+    sample = split.quarantine.head(3)[["reason", "raw_record"]].to_dict("records")
+    raise ValidationError(
+        f"{what}: {len(split.quarantine)} of {split.total} records failed validation "
+        f"({split.quarantine_rate:.2%} > AGENTSTATE_MAX_QUARANTINE_RATE="
+        f"{settings.max_quarantine_rate:.2%}); nothing was landed. "
+        f"Reasons: {_reason_counts(split)}; first rejects: {sample}"
+    )
+
+
+def _quarantine_table(split: Split) -> pa.Table:
+    return pa.Table.from_pandas(split.quarantine, schema=QUARANTINE_SCHEMA, preserve_index=False)
+
+
+def _validate(
+    spec: VendorSpec, table: pa.Table, config: dict[str, str], day: date
+) -> Split:
+    frame = spec.parse(table.to_pandas(), spec.zone(config))
+    return split_valid(
+        frame,
+        spec.model,
+        vendor=spec.name,
+        tenant_id=spec.tenant_id(config),
+        partition_date=day,
+        raw_fields=list(spec.raw_fields),
+        parsed_from=spec.parsed_from,
+    )
+
+
+def land_raw(
+    vendor: str,
+    day: date,
+    settings: Settings,
+    config: dict[str, str] | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RawLanding:
+    """Fetch the partition's window (day plus lookback), validate, land raw and quarantine."""
+    spec = vendor_spec(vendor)
+    config = config or vendor_config(vendor)
+    start, end = fetch_window(day, settings.lookback_hours)
+    extracted_at = settings.now()
+    if extracted_at <= day_bounds(day)[0]:
+        raise ConfigError(f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})")
+    fetch_end = min(end, extracted_at)
+    table, stats = asyncio.run(spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport))
+    split = _validate(spec, table, config, day)
+    _check_quarantine_rate(split, f"{vendor} {day}", settings)
+
+    raw = pa.Table.from_pandas(split.valid, schema=spec.raw_schema(), preserve_index=False)
+    raw_path = lake.partition_file(settings.lake, lake.RAW, vendor, day)
+    quarantine_path = lake.partition_file(settings.lake, lake.QUARANTINE, vendor, day)
+    metadata = {
+        EXTRACTED_AT: extracted_at.astimezone(UTC).isoformat(),
+        TENANT_ID: spec.tenant_id(config),
+    }
+    lake.write_tables(
+        [(raw, raw_path, metadata), (_quarantine_table(split), quarantine_path, metadata)]
+    )
+    return RawLanding(
+        vendor=vendor,
+        day=day,
+        fetched=split.total,
+        valid=len(split.valid),
+        quarantined=len(split.quarantine),
+        quarantine_rate=split.quarantine_rate,
+        quarantine_reasons=_reason_counts(split),
+        fetch_stats=describe(stats),
+        extracted_at=extracted_at,
+        raw_path=raw_path,
+        quarantine_path=quarantine_path,
+    )
+
+
+def land_intervals(vendor: str, day: date, settings: Settings) -> IntervalLanding:
+    """Canonical occurrences of the partition, from its landed raw records alone."""
+    spec = vendor_spec(vendor)
+    raw = lake.read_partition(settings.lake, lake.RAW, vendor, day)
+    metadata = lake.read_metadata(settings.lake, lake.RAW, vendor, day)
+    extracted_at = datetime.fromisoformat(metadata[EXTRACTED_AT])
+    events = spec.to_events(raw.to_pandas(), metadata[TENANT_ID])
+    intervals = build_intervals(events, day, horizon_for(day, extracted_at))
+    path = lake.partition_file(settings.lake, lake.INTERVALS, vendor, day)
+    lake.write_tables([(intervals_to_arrow(intervals), path, None)])
+    unknown = intervals[intervals["state"] == UNKNOWN]
+    return IntervalLanding(
+        vendor=vendor,
+        day=day,
+        rows=len(intervals),
+        path=path,
+        seconds_by_state={
+            str(k): round(float(v), 3)
+            for k, v in intervals.groupby("state")["duration_s"].sum().items()
+        },
+        unknown_vendor_states={
+            str(k): int(v) for k, v in unknown["vendor_state"].value_counts().items()
+        },
+        carry_in_rows=int(intervals["is_carry_in"].sum()),
+        open_rows=int(intervals["is_open"].sum()),
+        agents=int(intervals["agent_id"].nunique()),
+        preview=intervals.head(10),
+    )
+
+
+def land_cxone_summary(
+    day: date,
+    settings: Settings,
+    config: dict[str, str] | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SummaryLanding:
+    """Ask CXone's summary report for every agent seen in the partition, for its UTC day."""
+    config = config or vendor_config("cxone")
+    tenant_id = config["CXONE_CLIENT_ID"]
+    intervals = lake.read_partition(settings.lake, lake.INTERVALS, "cxone", day)
+    agents = sorted(set(intervals.column("agent_id").to_pylist()))
+    start, end = day_bounds(day)
+
+    async def fetch() -> tuple[pa.Table, dict[str, int]]:
+        async with cxone_client(config, f"cxone/{day}", transport) as client:
+            table = await client.fetch_summaries(agents, start, end, cxone_records.SUMMARY_FIELDS)
+            return table, describe(client.stats)
+
+    table, stats = asyncio.run(fetch())
+    frame = cxone_records.parse_summary(table.to_pandas())
+    split = split_valid(
+        frame,
+        cxone_records.CxOneSummaryInterval,
+        vendor="cxone",
+        tenant_id=tenant_id,
+        partition_date=day,
+        raw_fields=list(cxone_records.SUMMARY_FIELDS),
+        parsed_from=cxone_records.SUMMARY_PARSED_FROM,
+    )
+    _check_quarantine_rate(split, f"cxone summary {day}", settings)
+    summary = cxone_records.summary_to_canonical(split.valid, tenant_id)
+    summary.insert(3, "partition_date", day)
+    per_agent = summary.groupby("agent_id").size()
+    requests = pd.DataFrame(
+        {
+            "vendor": "cxone",
+            "tenant_id": tenant_id,
+            "agent_id": agents,
+            "partition_date": day,
+            "intervals": [int(per_agent.get(a, 0)) for a in agents],
+        }
+    )
+    path = lake.partition_file(settings.lake, lake.SUMMARY, "cxone", day)
+    lake.write_tables(
+        [
+            (pa.Table.from_pandas(summary, schema=SUMMARY_SCHEMA, preserve_index=False), path, None),
+            (
+                pa.Table.from_pandas(requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False),
+                lake.partition_file(settings.lake, lake.SUMMARY_REQUESTS, "cxone", day),
+                None,
+            ),
+            (
+                _quarantine_table(split),
+                lake.partition_file(settings.lake, lake.SUMMARY_QUARANTINE, "cxone", day),
+                None,
+            ),
+        ]
+    )
+    return SummaryLanding(
+        day=day,
+        agents_asked=len(agents),
+        agents_without_summary=int((requests["intervals"] == 0).sum()),
+        intervals=len(summary),
+        quarantined=len(split.quarantine),
+        fetch_stats=stats,
+        path=path,
+    )
+
+
+def run_partition(
+    vendor: str,
+    day: date,
+    settings: Settings,
+    config: dict[str, str] | None = None,
+) -> tuple[RawLanding, IntervalLanding, SummaryLanding | None]:
+    """Every landing step of one vendor partition, in order (the engine without Dagster)."""
+    config = config or vendor_config(vendor)
+    raw = land_raw(vendor, day, settings, config)
+    intervals = land_intervals(vendor, day, settings)
+    summary = land_cxone_summary(day, settings, config) if vendor == "cxone" else None
+    return raw, intervals, summary
