@@ -136,3 +136,15 @@ def build_intervals(events: pd.DataFrame, day: date, horizon: datetime) -> pd.Da
 
 def intervals_to_arrow(intervals: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(intervals, schema=INTERVAL_SCHEMA, preserve_index=False)
+
+
+def find_overlaps(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Rows that start before the previous occurrence of the same agent ended (should be none)."""
+    ordered = intervals.sort_values(["vendor", "tenant_id", "agent_id", "start_ts", "end_ts"])
+    same_agent = (
+        ordered["vendor"].eq(ordered["vendor"].shift())
+        & ordered["tenant_id"].eq(ordered["tenant_id"].shift())
+        & ordered["agent_id"].eq(ordered["agent_id"].shift())
+    )
+    previous_end = ordered["end_ts"].shift()
+    return ordered[same_agent & (ordered["start_ts"] < previous_end)]

@@ -65,7 +65,6 @@ class Settings:
 
     home: Path
     dagster_home: Path
-    start_date: date
     report_tz: str
     drift_tolerance_s: float
     lookback_hours: float
@@ -106,7 +105,6 @@ class Settings:
         settings = cls(
             home=home,
             dagster_home=dagster_home,
-            start_date=parse_day(_env("AGENTSTATE_START_DATE", "2026-01-01"), "AGENTSTATE_START_DATE"),
             report_tz=report_tz,
             drift_tolerance_s=_parse_float("AGENTSTATE_DRIFT_TOLERANCE_S", "2.0"),
             lookback_hours=_parse_float("AGENTSTATE_LOOKBACK_HOURS", "12"),

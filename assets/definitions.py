@@ -1,0 +1,24 @@
+"""The Dagster code location that workspace.yaml loads."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from agentstate_etl.canonical import VENDORS
+from assets.resources import resources_from_env
+from assets.schedules import jobs, schedules
+from assets.vendor_assets import build_vendor_assets
+from assets.warehouse import warehouse, warehouse_checks
+
+vendor_assets = [asset for vendor in VENDORS for asset in build_vendor_assets(vendor)]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*vendor_assets, warehouse],
+        asset_checks=warehouse_checks,
+        jobs=jobs,
+        schedules=schedules,
+        resources=resources_from_env(),
+    )
