@@ -1,0 +1,134 @@
+"""The `agentstate` command: demo, backfill, simulate, ui.
+
+Dagster is imported only inside the commands that run it, so the engine stays importable
+without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from agentstate_etl.canonical import VENDORS
+from agentstate_etl.errors import AgentStateError
+from agentstate_etl.marts.checks import run_check
+from agentstate_etl.marts.reports import run_report
+from agentstate_etl.settings import Settings, parse_day
+from agentstate_etl.simulator.cli import simulate
+
+app = typer.Typer(
+    help="Contact-center agent-state history from vendor APIs into DuckDB marts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("simulate", help="Run the vendor simulator as an HTTP server.")(simulate)
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+def _print_frame(title: str, frame: pd.DataFrame, limit: int = 40) -> None:
+    typer.secho(f"\n{title}", bold=True)
+    if frame.empty:
+        typer.echo("  (none)")
+        return
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(frame.head(limit).to_string(index=False))
+    if len(frame) > limit:
+        typer.echo(f"  ... {len(frame) - limit} more rows")
+
+
+def _run(vendors: list[str], start: str, end: str, settings: Settings) -> int:
+    from assets.runner import run_backfill
+
+    report = run_backfill(
+        vendors, parse_day(start, "--start"), parse_day(end, "--end"), settings, typer.echo
+    )
+    for what, why in report.failures.items():
+        typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
+    return 0 if report.ok else 1
+
+
+@app.command()
+def backfill(
+    vendor: Annotated[str, typer.Option(help="cxengage, cxone, koreai or all")],
+    start: Annotated[str, typer.Option(help="first UTC day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="day after the last one, YYYY-MM-DD (exclusive)")],
+) -> None:
+    """Materialize the daily partitions [start, end) through Dagster, then rebuild the marts."""
+    vendors = list(VENDORS) if vendor == "all" else [vendor]
+    try:
+        settings = Settings.from_env()
+        if vendor != "all" and vendor not in VENDORS:
+            _fail(f"--vendor must be one of {', '.join(VENDORS)} or all, got {vendor!r}")
+        code = _run(vendors, start, end, settings)
+    except AgentStateError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code=code)
+
+
+@app.command()
+def demo(
+    agents: Annotated[int, typer.Option(help="agents per vendor")] = 25,
+    days: Annotated[int, typer.Option(help="complete UTC days to backfill")] = 3,
+    faults: Annotated[str, typer.Option(help="simulator faults: all, none or a list")] = "all",
+    seed: int = 7,
+) -> None:
+    """Start the simulator, backfill every vendor through Dagster, build and show the marts."""
+    from agentstate_etl.simulator.config import Faults, SimConfig
+    from agentstate_etl.simulator.server import SimulatorServer
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = now.date()
+    start = today - timedelta(days=days)
+    fault_config = Faults.parse(faults)
+    config = SimConfig(
+        seed=seed, agents=agents, start=start - timedelta(days=1), now=now, faults=fault_config
+    )
+    try:
+        with SimulatorServer(config) as server:
+            typer.echo(f"simulator: {server.base_url} (seed {seed}, {agents} agents/vendor, faults: {faults})")
+            os.environ.update(server.env())
+            settings = Settings.from_env()
+            code = _run(list(VENDORS), start.isoformat(), today.isoformat(), settings)
+    except AgentStateError as exc:
+        _fail(str(exc))
+    warehouse = settings.warehouse
+    if warehouse.exists():
+        _print_frame("Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals"))
+        _print_frame("Reconciliation against CXone's summary report", run_report(warehouse, "reconciliation_summary"))
+        _print_frame("Reconciliation flags (drift > tolerance or a missing side)", run_check(warehouse, "reconciliation_flags"))
+    dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
+    typer.echo(
+        "\nNext steps:\n"
+        f"  Dagster UI:  DAGSTER_HOME={dagster_home} .venv/bin/agentstate ui\n"
+        f"  Query:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
+        ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
+        "  Tables:      agent_state_intervals, mart_state_totals_daily, mart_not_ready_reasons_daily,\n"
+        "               mart_acw_daily, mart_reconciliation"
+    )
+    raise typer.Exit(code=code)
+
+
+@app.command()
+def ui(port: int = 3000) -> None:
+    """Open the Dagster UI over the same assets and run history ($DAGSTER_HOME)."""
+    settings = Settings.from_env()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    workspace = Path.cwd() / "workspace.yaml"
+    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-p", str(port)])
+
+
+if __name__ == "__main__":
+    app()
