@@ -33,7 +33,8 @@ class StateMapping:
     def reasons(self, vendor_states: pd.Series, given: pd.Series) -> pd.Series:
         """The vendor's reason where it gave one, else the state's default reason (or null)."""
         defaults = vendor_states.map(self.default_reasons)
-        return given.where(given.notna(), defaults).astype(object)
+        reasons = given.where(given.notna(), defaults).astype(object)
+        return reasons.where(reasons.notna(), None)
 
 
 @lru_cache(maxsize=8)

@@ -50,7 +50,8 @@ class CxEngageRecord(pa.DataFrameModel):
 
     @pa.dataframe_check(name="end_before_start")
     def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
-        return df["end_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+        # a missing start is reported as such, not as an end before it
+        return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
 
     class Config:
         strict = False

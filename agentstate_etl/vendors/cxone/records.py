@@ -54,7 +54,7 @@ class CxOneSummaryInterval(pa.DataFrameModel):
 
     @pa.dataframe_check(name="end_before_start")
     def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
-        return df["end_ts"] >= df["start_ts"]
+        return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
 
     class Config:
         strict = False
