@@ -1,0 +1,327 @@
+"""The vendor APIs of SPEC §4 as one Starlette app, served from the simulated world.
+
+All paths sit at the root, so one base URL serves every vendor. Faults (429, 5xx, dropped
+connections, slow answers, revoked tokens) are injected per request by `FaultPlan`; data
+faults live in the world itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import jwt
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from agentstate_etl.simulator.config import CREDENTIALS
+from agentstate_etl.simulator.faults import FaultPlan
+from agentstate_etl.simulator.world import World, iso_one, to_ms
+
+MAX_LIMIT = 1000
+TOKEN_PATH = "/oauth/token"
+DROP_MESSAGE = "ASGI callable returned without completing response."
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, status, headers=headers, media_type="application/json")
+
+
+class DroppedConnection:
+    """Starts a response and stops half-way, so the client sees the connection close mid-body."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"results": [', "more_body": True})
+
+
+class QuietDrops(logging.Filter):
+    """Deliberately dropped connections are not server errors worth a log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != DROP_MESSAGE
+
+
+def _param(request: Request, name: str, status: int = 400) -> str:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        raise ApiError(status, f"missing query parameter {name}")
+    return value
+
+
+def _instant(request: Request, name: str, status: int) -> int:
+    text = _param(request, name, status)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(status, f"{name} is not an ISO-8601 timestamp: {text!r}") from None
+    if moment.tzinfo is None:
+        raise ApiError(status, f"{name} needs a UTC offset or Z: {text!r}")
+    return to_ms(moment)
+
+
+def _int(request: Request, name: str, default: int, status: int = 400) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ApiError(status, f"{name} must be an integer, got {text!r}") from None
+
+
+def _range(request: Request, start: str, end: str, status: int) -> tuple[int, int]:
+    lo, hi = _instant(request, start, status), _instant(request, end, status)
+    if lo >= hi:
+        raise ApiError(status, f"{start} must be before {end}")
+    return lo, hi
+
+
+def _page_body(head: dict[str, Any], key: str, items: list[bytes]) -> bytes:
+    """`{...head, key: [items]}` without decoding the pre-encoded records again."""
+    prefix = orjson.dumps(head)[:-1]
+    return b"".join((prefix, b',"', key.encode(), b'":[', b",".join(items), b"]}"))
+
+
+class Simulator:
+    """Request handling over a `World`: auth, parameters, paging and faults."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.faults = world.config.faults
+        self.plan = FaultPlan(world.config.seed, self.faults)
+        self.tokens: dict[str, float] = {}  # CXone access token -> monotonic expiry
+        self.revoked: set[str] = set()
+        self.answered_windows: set[tuple[int, int, int]] = set()
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def handler(self, endpoint: Callable[[Request], Awaitable[Response]], *, bearer: bool = False):
+        async def handle(request: Request) -> Response:
+            self.requests += 1
+            key = (
+                f"{request.method} {request.url.path}?{sorted(request.query_params.multi_items())}"
+            )
+            allowed = ("rate_limit", "server_errors", "drop_connections", "slow")
+            fault = self.plan.decide(key, (*allowed, "revoke_tokens") if bearer else allowed)
+            if fault == "rate_limit":
+                retry_after = f"{self.faults.retry_after_s:g}"
+                return json_response(
+                    {"error": "too many requests"}, 429, {"Retry-After": retry_after}
+                )
+            if fault == "server_errors":
+                status = 503 if self.plan.seed % 2 else 500
+                return json_response({"error": "temporarily unavailable"}, status)
+            if fault == "drop_connections":
+                return DroppedConnection()  # type: ignore[return-value]
+            if fault == "slow":
+                await asyncio.sleep(self.faults.slow_s)
+            try:
+                if bearer:
+                    self._check_bearer(request, revoke=fault == "revoke_tokens")
+                response = await endpoint(request)
+            except ApiError as error:
+                return json_response({"error": error.message}, error.status, error.headers)
+            self.plan.succeeded(key)
+            return response
+
+        return handle
+
+    # --- CxEngage ---------------------------------------------------------------------
+
+    async def cxengage_rta(self, request: Request) -> Response:
+        self._check_basic(request)
+        tenant = request.path_params["tenant_id"]
+        if tenant != CREDENTIALS.cxengage_tenant_id:
+            raise ApiError(404, f"unknown tenant {tenant}")
+        start, end = _range(request, "start", "end", 400)
+        limit = _int(request, "limit", 100)
+        offset = _int(request, "offset", 0)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
+        if offset < 0:
+            raise ApiError(400, "offset must be >= 0")
+        stream = self.world.data("cxengage").stream
+        window = stream.window(start, end)
+        query = (start, end, limit)
+        with self._lock:
+            first_answer = query not in self.answered_windows
+            self.answered_windows.add(query)
+        if first_answer and window.total > limit and self.faults.late_events:
+            # late events have not arrived yet the first time this window is read
+            window = stream.window(start, end, hide_late=True)
+        head = {
+            "tenantId": tenant,
+            "timezone": "UTC",
+            "limit": limit,
+            "offset": offset,
+            "start": iso_one(start),
+            "end": iso_one(end),
+            "page": offset // limit + 1,
+            "total": window.total,
+        }
+        return json_response(_page_body(head, "results", window.page(offset, limit)))
+
+    def _check_basic(self, request: Request) -> None:
+        challenge = {"WWW-Authenticate": 'Basic realm="cxengage"'}
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            raise ApiError(401, "bad basic credentials", challenge) from None
+        expected = (CREDENTIALS.cxengage_username, CREDENTIALS.cxengage_password)
+        if scheme.lower() != "basic" or (user, password) != expected:
+            raise ApiError(401, "bad basic credentials", challenge)
+
+    # --- CXone ------------------------------------------------------------------------
+
+    async def cxone_token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
+            except ValueError:
+                raise ApiError(401, "invalid_client") from None
+        if form.get("grant_type") != "client_credentials":
+            raise ApiError(400, "unsupported_grant_type")
+        if (client_id, client_secret) != (
+            CREDENTIALS.cxone_client_id,
+            CREDENTIALS.cxone_client_secret,
+        ):
+            raise ApiError(401, "invalid_client")
+        token = secrets.token_urlsafe(24)
+        ttl = self.faults.token_ttl_s
+        with self._lock:
+            self.tokens[token] = time.monotonic() + ttl
+        return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+    def _check_bearer(self, request: Request, *, revoke: bool) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        with self._lock:
+            expiry = self.tokens.get(token)
+            if revoke and expiry is not None:
+                self.revoked.add(token)
+            valid = (
+                scheme.lower() == "bearer"
+                and expiry is not None
+                and expiry > time.monotonic()
+                and token not in self.revoked
+            )
+        if not valid:
+            raise ApiError(401, "invalid or expired token", {"WWW-Authenticate": "Bearer"})
+
+    async def cxone_history(self, request: Request) -> Response:
+        start, end = _range(request, "startTime", "endTime", 422)
+        page_size = _int(request, "pageSize", 100)
+        page_number = _int(request, "pageNumber", 1)
+        if not 1 <= page_size <= MAX_LIMIT or page_number < 1:
+            raise ApiError(400, f"pageSize must be 1..{MAX_LIMIT} and pageNumber >= 1")
+        stream = self.world.data("cxone").stream
+        window = stream.window(start, end)
+        agent_id = request.query_params.get("agentId")
+        if agent_id:
+            window = window.only_agent(self.world.agent_index("cxone", agent_id))
+        if window.total == 0:
+            raise ApiError(404, "no data")
+        head = {"pageNumber": page_number, "pageSize": page_size, "totalRecords": window.total}
+        records = window.page((page_number - 1) * page_size, page_size)
+        return json_response(_page_body(head, "records", records))
+
+    async def cxone_snapshot(self, request: Request) -> Response:
+        return json_response(self.world.snapshot())
+
+    async def cxone_summary(self, request: Request) -> Response:
+        agent_id = _param(request, "userId")
+        start, end = _range(request, "startTime", "endTime", 422)
+        intervals = self.world.summary(agent_id, start, end)
+        if intervals is None:
+            raise ApiError(404, f"no summary for agent {agent_id}")
+        wire_id: Any = int(agent_id) if agent_id.isdigit() else agent_id
+        return json_response({"agentId": wire_id, "intervals": intervals})
+
+    # --- Kore.ai ----------------------------------------------------------------------
+
+    async def koreai_activity(self, request: Request) -> Response:
+        try:
+            claims = jwt.decode(
+                request.headers.get("auth", ""),
+                CREDENTIALS.koreai_client_secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "iat"]},
+            )
+        except jwt.PyJWTError as error:
+            raise ApiError(401, f"invalid auth token: {error}") from None
+        if claims.get("appId") != CREDENTIALS.koreai_client_id:
+            raise ApiError(401, "unknown appId")
+        account = request.path_params["account_id"]
+        if account != CREDENTIALS.koreai_account_id:
+            raise ApiError(404, f"unknown account {account}")
+        start, end = _range(request, "fromTimeStamp", "toTimeStamp", 400)
+        max_window = self.world.config.koreai_max_window
+        if end - start > max_window.total_seconds() * 1000:
+            raise ApiError(400, f"range longer than the maximum of {max_window}")
+        window = self.world.data("koreai").stream.window(start, end)
+        body = _page_body({"accountId": account}, "AgentUpdates", window.page(0, window.total))
+        return json_response(body)
+
+    async def index(self, request: Request) -> Response:
+        return json_response(
+            {
+                "simulator": "agentstate-etl vendor simulator",
+                "now": self.world.now.isoformat(),
+                "faults": self.faults.describe(),
+                "endpoints": [route.path for route in routes(self)],
+            }
+        )
+
+
+def routes(sim: Simulator) -> list[Route]:
+    h = sim.handler
+    return [
+        Route("/", sim.index),
+        Route("/v1/tenants/{tenant_id}/wfm/rta", h(sim.cxengage_rta)),
+        Route(TOKEN_PATH, h(sim.cxone_token), methods=["POST"]),
+        Route("/api/reporting/v2/agent-state-history", h(sim.cxone_history, bearer=True)),
+        Route("/api/v2/agents/states", h(sim.cxone_snapshot, bearer=True)),
+        Route("/api/v2/reports/agent-status-summary", h(sim.cxone_summary, bearer=True)),
+        Route(
+            "/agentassist/api/public/analytics/account/{account_id}/agentactivity",
+            h(sim.koreai_activity),
+        ),
+    ]
+
+
+def create_app(world: World) -> Starlette:
+    sim = Simulator(world)
+    app = Starlette(routes=routes(sim))
+    app.state.simulator = sim
+    return app

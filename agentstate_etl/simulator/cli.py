@@ -1,0 +1,72 @@
+"""`agentstate simulate`: the vendor simulator as a standalone server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from agentstate_etl.canonical import VENDORS
+from agentstate_etl.errors import AgentStateError
+from agentstate_etl.settings import parse_day
+from agentstate_etl.simulator.app import create_app
+from agentstate_etl.simulator.config import Faults, SimConfig
+from agentstate_etl.simulator.server import loopback_socket, uvicorn_config, vendor_env
+from agentstate_etl.simulator.world import World
+
+
+def simulate(
+    port: Annotated[int, typer.Option(help="TCP port to listen on")] = 8765,
+    seed: Annotated[int, typer.Option(help="seed of the simulated contact center")] = 7,
+    agents: Annotated[int, typer.Option(help="agents per vendor")] = 20,
+    days: Annotated[int, typer.Option(help="days of history before now")] = 7,
+    start: Annotated[
+        str | None, typer.Option(help="first day, YYYY-MM-DD (overrides --days)")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option(help="the simulated 'now', ISO-8601 (default: the real now)")
+    ] = None,
+    faults: Annotated[
+        str, typer.Option(help="none, all, or a comma list, e.g. rate_limit,late_events")
+    ] = "none",
+    koreai_timezone: Annotated[str, typer.Option(help="zone of Kore.ai EventTime")] = "UTC",
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+) -> None:
+    """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
+    try:
+        config = SimConfig(
+            seed=seed,
+            agents=agents,
+            days=days,
+            start=parse_day(start, "--start") if start else None,
+            now=datetime.fromisoformat(now).astimezone(UTC) if now else SimConfig().now,
+            koreai_timezone=koreai_timezone,
+            faults=Faults.parse(faults),
+        )
+    except (AgentStateError, ValueError) as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from None
+    world = World(config)
+    for vendor in VENDORS:  # build everything before the first request, not during it
+        world.data(vendor)
+    sock = loopback_socket(port, host)
+    base_url = f"http://{host}:{sock.getsockname()[1]}"
+    typer.echo(
+        f"vendor simulator on {base_url}: {agents} agents per vendor from {config.first_day} "
+        f"until {config.now:%Y-%m-%dT%H:%M:%SZ}, seed {seed}, faults {config.faults.describe()}"
+    )
+    typer.echo("point agentstate at it with:")
+    for name, value in vendor_env(base_url, koreai_timezone).items():
+        typer.echo(f"  export {name}={value}")
+    server = uvicorn.Server(uvicorn_config(create_app(world), log_level="info"))
+    server.run(sockets=[sock])
+
+
+def main() -> None:
+    typer.run(simulate)
+
+
+if __name__ == "__main__":
+    main()

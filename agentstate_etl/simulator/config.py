@@ -1,0 +1,144 @@
+"""What the simulator serves: seed, size, time span, and which faults to inject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
+
+from agentstate_etl.errors import ConfigError
+
+# Per-request faults: the share of first and second attempts of a request that get them.
+REQUEST_FAULTS = ("rate_limit", "server_errors", "drop_connections", "slow", "revoke_tokens")
+# Data faults: switched on or off.
+DATA_FAULTS = ("duplicates", "late_events", "summary_drift", "malformed", "unknown_states")
+
+_ALL_ON = {
+    "rate_limit": 0.04,
+    "server_errors": 0.04,
+    "drop_connections": 0.03,
+    "slow": 0.03,
+    "revoke_tokens": 0.03,
+    "token_ttl_s": 2.0,
+}
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Switchable, seeded misbehaviour.
+
+    Request faults hit a request's first two attempts only (decided by hashing seed, request
+    and attempt), so a client retrying at least twice always gets through and runs are
+    reproducible whatever the concurrency.
+    """
+
+    rate_limit: float = 0.0
+    server_errors: float = 0.0
+    drop_connections: float = 0.0
+    slow: float = 0.0
+    revoke_tokens: float = 0.0
+    retry_after_s: float = 1.0
+    slow_s: float = 0.05
+    token_ttl_s: float = 3600.0
+    duplicates: bool = False
+    late_events: bool = False
+    summary_drift: bool = False
+    malformed: bool = False
+    unknown_states: bool = False
+
+    @classmethod
+    def none(cls) -> Faults:
+        return cls()
+
+    @classmethod
+    def all(cls, retry_after_s: float = 1.0) -> Faults:
+        return cls(retry_after_s=retry_after_s, **_ALL_ON, **dict.fromkeys(DATA_FAULTS, True))
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """`none`, `all`, or a comma list such as `rate_limit,late_events,token_ttl_s=5`."""
+        faults = cls()
+        known = {f.name for f in fields(cls)}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, _, value = item.partition("=")
+            name = name.strip().replace("-", "_")
+            if name == "none":
+                continue
+            if name == "all":
+                faults = replace(cls.all(), retry_after_s=faults.retry_after_s)
+                continue
+            if name not in known:
+                raise ConfigError(
+                    f"unknown fault {name!r}; expected all, none or some of "
+                    f"{', '.join(sorted(known))}"
+                )
+            if name in DATA_FAULTS:
+                faults = replace(
+                    faults, **{name: value.strip().lower() not in {"0", "false", "off"}}
+                )
+            else:
+                try:
+                    number = float(value) if value else _ALL_ON.get(name, 1.0)
+                except ValueError as exc:
+                    raise ConfigError(f"fault {name} needs a number, got {value!r}") from exc
+                faults = replace(faults, **{name: number})
+        return faults
+
+    def describe(self) -> str:
+        default = Faults()
+        on = [
+            f"{f.name}={getattr(self, f.name)}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        ]
+        return ", ".join(on) or "none"
+
+
+def _now_ms() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The simulated contact center: `agents` agents per vendor from `start` (UTC) until `now`.
+
+    Nothing happens after `now`: states running at `now` are open, as a live API shows them.
+    """
+
+    seed: int = 7
+    agents: int = 20
+    start: date | None = None
+    now: datetime = field(default_factory=_now_ms)
+    koreai_timezone: str = "UTC"
+    koreai_max_window: timedelta = timedelta(hours=6)
+    faults: Faults = field(default_factory=Faults)
+    days: int = 7  # used when `start` is not given
+
+    @property
+    def first_day(self) -> date:
+        return self.start or (self.now - timedelta(days=self.days)).date()
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ConfigError("SimConfig.now must be timezone-aware")
+        if self.agents < 1:
+            raise ConfigError("the simulator needs at least one agent")
+        if self.first_day > self.now.date():
+            raise ConfigError(f"simulation start {self.first_day} is after now {self.now}")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The only credentials the simulator accepts (they are test values, not secrets)."""
+
+    cxengage_tenant_id: str = "tenant-sim"
+    cxengage_username: str = "sim-user"
+    cxengage_password: str = "sim-pass"
+    cxone_client_id: str = "sim-client"
+    cxone_client_secret: str = "sim-secret"
+    koreai_account_id: str = "acct-sim"
+    koreai_client_id: str = "sim-app"
+    koreai_client_secret: str = "sim-kore-secret-hs256-0123456789abcdef"
+
+
+CREDENTIALS = Credentials()

@@ -1,0 +1,310 @@
+"""What the warehouse must contain, computed from the simulator's own timelines.
+
+Deliberately written as plain per-row Python, independent of the engine's vectorized
+interval builder and of the DuckDB SQL, following SPEC §5–§6 and docs/DESIGN.md:
+an occurrence belongs to a UTC-day partition when it overlaps it (or, zero-length, starts in
+it); only occurrences that began within the lookback are visible; pieces are clipped to the
+partition and to the horizon `min(day end, now)`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from agentstate_etl.canonical import ACW, BUSY, LOGGED_OUT, NOT_READY, READY, UNKNOWN
+from agentstate_etl.simulator.config import CREDENTIALS
+from agentstate_etl.simulator.world import (
+    DAY_MS,
+    EPOCH,
+    HOUR_MS,
+    SUMMARY_CANONICAL,
+    World,
+    day_ms,
+    to_ms,
+)
+
+TENANTS = {
+    "cxengage": CREDENTIALS.cxengage_tenant_id,
+    "cxone": CREDENTIALS.cxone_client_id,
+    "koreai": CREDENTIALS.koreai_account_id,
+}
+TOTAL_COLUMNS = {
+    READY: "ready_s",
+    NOT_READY: "not_ready_s",
+    BUSY: "busy_s",
+    ACW: "acw_s",
+    UNKNOWN: "unknown_s",
+}
+
+
+def _ts(ms: int) -> pd.Timestamp:
+    return pd.Timestamp(ms, unit="ms", tz="UTC")
+
+
+def _check_as_of(world: World, as_of: datetime) -> None:
+    if to_ms(as_of) != world.now_ms:
+        raise ValueError(f"the simulator served data as of {world.now}, not {as_of}")
+
+
+def expected_intervals(
+    world: World, vendor: str, day: date, *, lookback_hours: float, as_of: datetime
+) -> pd.DataFrame:
+    """`agent_state_intervals` rows of one vendor partition."""
+    _check_as_of(world, as_of)
+    d0 = day_ms(day)
+    d1 = d0 + DAY_MS
+    bound = min(d1, world.now_ms)
+    visible_from = d0 - int(lookback_hours * HOUR_MS)
+    rows = []
+    for o in world.occurrences(vendor).itertuples():
+        start = int(o.start_ms)
+        end = None if pd.isna(o.end_ms) else int(o.end_ms)
+        if start < visible_from or start >= bound:
+            continue  # not fetched by this partition
+        piece_start = max(start, d0)
+        piece_end = bound if end is None else min(end, bound)
+        zero_length = end == start and d0 <= start < d1
+        if not (piece_end > piece_start or zero_length):
+            continue
+        rows.append(
+            {
+                "vendor": vendor,
+                "tenant_id": TENANTS[vendor],
+                "agent_id": o.agent_id,
+                "agent_name": o.agent_name,
+                "state": o.state,
+                "vendor_state": o.vendor_state,
+                "reason": o.reason,
+                "start_ts": _ts(piece_start),
+                "end_ts": _ts(piece_end),
+                "duration_s": (piece_end - piece_start) / 1000,
+                "partition_date": day,
+                "is_carry_in": start < d0,
+                "is_open": end is None or end > bound,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _all_intervals(
+    world: World, vendor: str, days: Iterable[date], lookback_hours: float, as_of: datetime
+) -> pd.DataFrame:
+    return pd.concat(
+        [
+            expected_intervals(world, vendor, d, lookback_hours=lookback_hours, as_of=as_of)
+            for d in days
+        ],
+        ignore_index=True,
+    )
+
+
+def _next_local_midnight(ms: int, zone: ZoneInfo) -> int:
+    local = (EPOCH + timedelta(milliseconds=ms)).astimezone(zone)
+    return to_ms(datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone))
+
+
+def _local_day(ms: int, zone: ZoneInfo) -> date:
+    return (EPOCH + timedelta(milliseconds=ms)).astimezone(zone).date()
+
+
+def _pieces(intervals: pd.DataFrame, zone: ZoneInfo) -> list[dict]:
+    """Intervals split at the report zone's midnights; `began` marks an occurrence's start."""
+    pieces = []
+    for row in intervals.itertuples():
+        start, end = row.start_ts.value // 1_000_000, row.end_ts.value // 1_000_000
+        base = {"agent_id": row.agent_id, "state": row.state, "reason": row.reason}
+        if start == end:
+            pieces.append(
+                {**base, "day": _local_day(start, zone), "ms": 0, "began": not row.is_carry_in}
+            )
+        at = start
+        while at < end:
+            stop = min(end, _next_local_midnight(at, zone))
+            pieces.append(
+                {
+                    **base,
+                    "day": _local_day(at, zone),
+                    "ms": stop - at,
+                    "began": not row.is_carry_in and at == start,
+                }
+            )
+            at = stop
+    return pieces
+
+
+def _daily(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    report_tz: str,
+    lookback_hours: float,
+    as_of: datetime,
+) -> list[dict]:
+    intervals = _all_intervals(world, vendor, days, lookback_hours, as_of)
+    return _pieces(intervals, ZoneInfo(report_tz))
+
+
+def expected_totals(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    *,
+    report_tz: str,
+    lookback_hours: float,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """`mart_state_totals_daily` of one vendor: agent-days with logged-in time."""
+    sums: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for piece in _daily(world, vendor, days, report_tz, lookback_hours, as_of):
+        if piece["state"] != LOGGED_OUT:
+            sums[(piece["agent_id"], piece["day"])][piece["state"]] += piece["ms"]
+    rows = []
+    for (agent_id, day), by_state in sums.items():
+        logged_in = sum(by_state.values())
+        if logged_in > 0:
+            rows.append(
+                {
+                    "vendor": vendor,
+                    "tenant_id": TENANTS[vendor],
+                    "agent_id": agent_id,
+                    "day": day,
+                    **{
+                        column: by_state.get(state, 0) / 1000
+                        for state, column in TOTAL_COLUMNS.items()
+                    },
+                    "logged_in_s": logged_in / 1000,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def expected_not_ready_reasons(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    *,
+    report_tz: str,
+    lookback_hours: float,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """`mart_not_ready_reasons_daily` of one vendor."""
+    sums: dict[tuple[str, date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for piece in _daily(world, vendor, days, report_tz, lookback_hours, as_of):
+        if piece["state"] == NOT_READY:
+            entry = sums[(piece["agent_id"], piece["day"], piece["reason"])]
+            entry[0] += piece["ms"]
+            entry[1] += int(piece["began"])
+    return pd.DataFrame(
+        [
+            {
+                "vendor": vendor,
+                "tenant_id": TENANTS[vendor],
+                "agent_id": agent_id,
+                "day": day,
+                "reason": reason,
+                "not_ready_s": ms / 1000,
+                "episodes": episodes,
+            }
+            for (agent_id, day, reason), (ms, episodes) in sums.items()
+        ]
+    )
+
+
+def expected_acw(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    *,
+    report_tz: str,
+    lookback_hours: float,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """`mart_acw_daily` of one vendor: one row per totals row."""
+    days = list(days)
+    totals = expected_totals(
+        world, vendor, days, report_tz=report_tz, lookback_hours=lookback_hours, as_of=as_of
+    )
+    episodes: dict[tuple[str, date], int] = defaultdict(int)
+    for piece in _daily(world, vendor, days, report_tz, lookback_hours, as_of):
+        if piece["state"] == ACW and piece["began"]:
+            episodes[(piece["agent_id"], piece["day"])] += 1
+    rows = []
+    for row in totals.itertuples():
+        count = episodes.get((row.agent_id, row.day), 0)
+        rows.append(
+            {
+                "vendor": vendor,
+                "tenant_id": row.tenant_id,
+                "agent_id": row.agent_id,
+                "day": row.day,
+                "acw_s": row.acw_s,
+                "acw_episodes": count,
+                "avg_acw_s": row.acw_s / count if count else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def expected_reconciliation(
+    world: World,
+    days: Iterable[date],
+    *,
+    tolerance_s: float,
+    lookback_hours: float,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """`mart_reconciliation`: CXone event seconds vs the summary report it serves."""
+    rows = []
+    for day in days:
+        intervals = expected_intervals(
+            world, "cxone", day, lookback_hours=lookback_hours, as_of=as_of
+        )
+        d0 = day_ms(day)
+        for agent_id in sorted(set(intervals["agent_id"])):
+            events: dict[str, int] = defaultdict(int)
+            for row in intervals[intervals["agent_id"] == agent_id].itertuples():
+                if row.state != LOGGED_OUT:
+                    events[row.state] += int(row.duration_s * 1000 + 0.5)
+            summary: dict[str, int] = defaultdict(int)
+            for item in world.summary(agent_id, d0, d0 + DAY_MS) or []:
+                state = SUMMARY_CANONICAL[item["state"]]
+                if state != LOGGED_OUT:
+                    lo, hi = pd.Timestamp(item["startTime"]), pd.Timestamp(item["endTime"])
+                    summary[state] += (hi - lo) // pd.Timedelta(milliseconds=1)
+            for state in sorted(set(events) | set(summary)):
+                event_s = events.get(state, 0) / 1000
+                summary_s = summary.get(state, 0) / 1000
+                if state not in summary:
+                    status = "missing_summary"
+                elif state not in events:
+                    status = "missing_events"
+                elif abs(event_s - summary_s) > tolerance_s:
+                    status = "drift"
+                else:
+                    status = "ok"
+                rows.append(
+                    {
+                        "vendor": "cxone",
+                        "tenant_id": TENANTS["cxone"],
+                        "agent_id": agent_id,
+                        "day": day,
+                        "state": state,
+                        "event_s": event_s,
+                        "summary_s": summary_s,
+                        "diff_s": event_s - summary_s,
+                        "status": status,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def expected_quarantine(world: World, vendor: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """The malformed records served for `[start, end)`: vendor, marker and quarantine reason."""
+    junk = world.junk(vendor)
+    inside = junk[(junk["position_ms"] >= to_ms(start)) & (junk["position_ms"] < to_ms(end))]
+    return pd.DataFrame({"vendor": vendor, "marker": inside["marker"], "reason": inside["reason"]})
