@@ -9,6 +9,7 @@ simulator's own tables, independently of the engine's mapping file.
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import uuid
@@ -560,7 +561,11 @@ class World:
     def data(self, vendor: str) -> VendorData:
         with self._lock:
             if vendor not in self._data:
-                self._data[vendor] = self._build(vendor)
+                gc.disable()  # millions of short-lived dicts: cyclic GC would dominate the build
+                try:
+                    self._data[vendor] = self._build(vendor)
+                finally:
+                    gc.enable()
             return self._data[vendor]
 
     def occurrences(self, vendor: str) -> pd.DataFrame:
