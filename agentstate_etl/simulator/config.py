@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from datetime import UTC, date, datetime, timedelta
 
 from agentstate_etl.errors import ConfigError
@@ -12,7 +13,7 @@ REQUEST_FAULTS = ("rate_limit", "server_errors", "drop_connections", "slow", "re
 # Data faults: switched on or off.
 DATA_FAULTS = ("duplicates", "late_events", "summary_drift", "malformed", "unknown_states")
 
-_ALL_ON = {
+_ALL_ON: dict[str, Any] = {
     "rate_limit": 0.04,
     "server_errors": 0.04,
     "drop_connections": 0.03,
@@ -74,13 +75,13 @@ class Faults:
             if name in DATA_FAULTS:
                 faults = replace(
                     faults, **{name: value.strip().lower() not in {"0", "false", "off"}}
-                )
+                )  # type: ignore[arg-type]
             else:
                 try:
                     number = float(value) if value else _ALL_ON.get(name, 1.0)
                 except ValueError as exc:
                     raise ConfigError(f"fault {name} needs a number, got {value!r}") from exc
-                faults = replace(faults, **{name: number})
+                faults = replace(faults, **{name: number})  # type: ignore[arg-type]
         return faults
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ from types import TracebackType
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from agentstate_etl.simulator.app import TOKEN_PATH, QuietDrops, create_app
 from agentstate_etl.simulator.config import CREDENTIALS, SimConfig
@@ -47,7 +48,7 @@ def vendor_env(base_url: str, koreai_timezone: str = "UTC") -> dict[str, str]:
     }
 
 
-def uvicorn_config(app: object, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(app: Starlette, log_level: str = "warning") -> uvicorn.Config:
     logging.getLogger("uvicorn.error").addFilter(QuietDrops())
     return uvicorn.Config(
         app,
