@@ -48,7 +48,9 @@ class VendorSpec:
     def raw_schema(self) -> pa_arrow.Schema:
         """The landed raw table: every wire field plus the parsed UTC timestamps."""
         fields = [pa_arrow.field(name, kind) for name, kind in self.raw_fields.items()]
-        fields += [pa_arrow.field(name, pa_arrow.timestamp("ms", tz="UTC")) for name in self.parsed_from]
+        fields += [
+            pa_arrow.field(name, pa_arrow.timestamp("ms", tz="UTC")) for name in self.parsed_from
+        ]
         return pa_arrow.schema(fields)
 
 

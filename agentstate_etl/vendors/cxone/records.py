@@ -106,7 +106,9 @@ def summary_to_canonical(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
             "agent_id": valid["agentId"].astype(object),
             "state": mapping.canonical(vendor_state),
             "vendor_state": vendor_state,
-            "reason": mapping.reasons(vendor_state, pd.Series(None, index=valid.index, dtype=object)),
+            "reason": mapping.reasons(
+                vendor_state, pd.Series(None, index=valid.index, dtype=object)
+            ),
             "start_ts": start,
             "end_ts": end,
             "summary_s": (end - start).dt.total_seconds(),

@@ -1,0 +1,241 @@
+"""One way to call a vendor API: bounded concurrency, one retry policy, counters, clear errors.
+
+Retries use tenacity (exponential backoff with jitter, bounded attempts) rather than a
+hand-written loop; a 429's `Retry-After` overrides the backoff. Every error names the
+vendor, the partition and the URL, never a credential (those travel in headers only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+import orjson
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from agentstate_etl.errors import VendorError
+
+
+@dataclass
+class FetchStats:
+    """What a fetch cost; every field lands in run metadata."""
+
+    requests: int = 0
+    pages: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+    connection_errors: int = 0
+    token_renewals: int = 0
+    rereads: int = 0
+    duplicates_dropped: int = 0
+    records: int = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay_s: float = 0.2
+    max_delay_s: float = 10.0
+    max_retry_after_s: float = 120.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+
+
+class AuthHook(Protocol):
+    """Credentials sent as headers, renewed when the API says 401."""
+
+    async def headers(self) -> dict[str, str]: ...
+
+    async def unauthorized(self, sent: dict[str, str]) -> None: ...
+
+
+class _Retryable(Exception):
+    """A response worth another attempt (429, 5xx, or a 401 after renewing credentials)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def iso_utc(moment: datetime) -> str:
+    """`2026-03-04T05:06:07.123Z`: the one timestamp format we send to vendors."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def safe_url(url: httpx.URL | str) -> str:
+    """The URL without user info (credentials never go in a URL we print)."""
+    return str(httpx.URL(str(url)).copy_with(userinfo=b""))
+
+
+class ApiClient:
+    """An httpx client for one vendor and partition, with retries, a concurrency bound and stats."""
+
+    def __init__(
+        self,
+        vendor: str,
+        partition: str | None,
+        *,
+        base_url: str,
+        concurrency: int,
+        retry: RetryPolicy | None,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout_s: float,
+        auth: httpx.Auth | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.partition = partition
+        self.stats = FetchStats()
+        self.policy = retry or RetryPolicy()
+        self._gate = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=auth,
+            transport=transport,
+            limits=limits,
+            timeout=httpx.Timeout(timeout_s),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def error(self, message: str, url: httpx.URL | str, status: int | None = None) -> VendorError:
+        return VendorError(
+            message, vendor=self.vendor, url=safe_url(url), partition=self.partition, status=status
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_exponential_jitter(
+            initial=self.policy.base_delay_s, max=self.policy.max_delay_s
+        )(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Retryable) and error.response.status_code == 429:
+            header = error.response.headers.get("Retry-After", "")
+            try:
+                return min(max(float(header), 0.0), self.policy.max_retry_after_s)
+            except ValueError:
+                return backoff
+        return backoff
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
+        auth: AuthHook | None = None,
+        basic: tuple[str, str] | None = None,
+        not_found_ok: bool = False,
+    ) -> Any:
+        """One logical call: retried on 429/5xx/transport errors, renewed once on 401.
+
+        Returns the decoded JSON body, or None for a 404 when `not_found_ok`.
+        """
+        renewed = False
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.policy.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type((_Retryable, httpx.TransportError)),
+            sleep=self.policy.sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        request_url: httpx.URL | str = url
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    headers = await auth.headers() if auth else None
+                    async with self._gate:
+                        self.stats.requests += 1
+                        try:
+                            response = await self.http.request(
+                                method,
+                                url,
+                                params=params,
+                                data=data,
+                                headers=headers,
+                                auth=basic or httpx.USE_CLIENT_DEFAULT,
+                            )
+                        except httpx.TransportError:
+                            self.stats.connection_errors += 1
+                            raise
+                    request_url = response.request.url
+                    status = response.status_code
+                    if status == 401 and auth and not renewed:
+                        renewed = True
+                        await auth.unauthorized(headers or {})
+                        raise _Retryable(response)
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                        raise _Retryable(response)
+                    if status >= 500:
+                        self.stats.server_errors += 1
+                        raise _Retryable(response)
+        except _Retryable as exc:
+            raise self.error(
+                f"{self.vendor} API still failing after {self.policy.attempts} attempts",
+                exc.response.request.url,
+                exc.response.status_code,
+            ) from None
+        except httpx.TransportError as exc:
+            raise self.error(
+                f"{self.vendor} API unreachable after {self.policy.attempts} attempts: "
+                f"{type(exc).__name__}: {exc}",
+                exc.request.url if _has_request(exc) else url,
+            ) from None
+        return self._decode(response, request_url, not_found_ok)
+
+    def _decode(self, response: httpx.Response, url: httpx.URL | str, not_found_ok: bool) -> Any:
+        status = response.status_code
+        if status == 404 and not_found_ok:
+            return None
+        if status == 401:
+            raise self.error(
+                "credentials rejected (HTTP 401); check the vendor variables", url, 401
+            )
+        if status >= 400:
+            text = response.text[:200].replace("\n", " ")
+            raise self.error(f"request rejected: {text}", url, status)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise self.error(f"response is not JSON ({exc})", url, status) from None
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises when the error has no request attached
+    except RuntimeError:
+        return False
+    return True
+
+
+def expect(client: ApiClient, body: Any, url: str, **shape: type) -> dict[str, Any]:
+    """Check a JSON body is an object with fields of the given types, or fail naming the URL."""
+    if not isinstance(body, dict):
+        raise client.error(
+            f"unexpected payload: expected an object, got {type(body).__name__}", url
+        )
+    for name, kind in shape.items():
+        if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool):
+            raise client.error(
+                f"unexpected payload: field {name!r} should be {kind.__name__}, "
+                f"got {type(body.get(name)).__name__}",
+                url,
+            )
+    return body

@@ -1,0 +1,1 @@
+"""One package per vendor: its records (schema, parsing, canonical events) and its client."""

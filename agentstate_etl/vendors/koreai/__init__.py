@@ -1,0 +1,1 @@
+"""koreai: records.py (wire schema, Pandera model, canonical events) and client.py (HTTP)."""
