@@ -98,6 +98,11 @@ class ApiClient:
         self.stats = FetchStats()
         self.policy = retry or RetryPolicy()
         self._gate = asyncio.Semaphore(concurrency)
+        self._backoff = wait_exponential_jitter(
+            multiplier=self.policy.base_delay_s,
+            max=self.policy.max_delay_s,
+            jitter=self.policy.base_delay_s,
+        )
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -116,9 +121,7 @@ class ApiClient:
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(
-            initial=self.policy.base_delay_s, max=self.policy.max_delay_s
-        )(state)
+        backoff = self._backoff(state)
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, _Retryable) and error.response.status_code == 429:
             header = error.response.headers.get("Retry-After", "")

@@ -1,7 +1,5 @@
 """One daily partition per UTC day, from AGENTSTATE_START_DATE through today (for intraday refresh)."""
 
-from __future__ import annotations
-
 import os
 from datetime import date
 
@@ -10,7 +8,9 @@ import dagster as dg
 from agentstate_etl.settings import load_env_file, parse_day
 
 load_env_file()
-START_DATE = parse_day(os.environ.get("AGENTSTATE_START_DATE") or "2026-01-01", "AGENTSTATE_START_DATE")
+START_DATE = parse_day(
+    os.environ.get("AGENTSTATE_START_DATE") or "2026-01-01", "AGENTSTATE_START_DATE"
+)
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=START_DATE.isoformat(), timezone="UTC", end_offset=1

@@ -1,7 +1,5 @@
 """Resources fed by environment variables (dg.EnvVar), so the UI shows names, never secret values."""
 
-from __future__ import annotations
-
 import os
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +32,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AgentStateSettings:
+    def from_settings(cls, settings: Settings) -> "AgentStateSettings":
         return cls(
             home=str(settings.home),
             report_tz=settings.report_tz,

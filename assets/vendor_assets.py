@@ -5,8 +5,6 @@ Each asset loops over the days of its run, so a ranged backfill is one run
 fails at the end naming each day that failed and why.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -14,9 +12,9 @@ from typing import Any, TypeVar
 import dagster as dg
 import pandas as pd
 
+from agentstate_etl import lake, pipeline
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.intervals import find_overlaps
-from agentstate_etl import lake, pipeline
 from assets.partitions import daily_partitions, partition_days
 
 T = TypeVar("T")
@@ -28,9 +26,7 @@ class PartitionsFailed(AgentStateError):
     """Some days of a run failed; the message names each one and its cause."""
 
 
-def run_days(
-    context: dg.AssetExecutionContext, what: str, step: Callable[[date], T]
-) -> list[T]:
+def run_days(context: dg.AssetExecutionContext, what: str, step: Callable[[date], T]) -> list[T]:
     """Run `step` for each day of the run, keep going past failures, then fail naming them."""
     done: list[T] = []
     failures: dict[date, str] = {}
@@ -68,10 +64,17 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
         kinds={"parquet", "pandera"},
         required_resource_keys={"agentstate", f"{vendor}_api"},
         check_specs=[
-            dg.AssetCheckSpec("quarantine_rate", asset=raw_name, blocking=True,
-                              description="Quarantined share within AGENTSTATE_MAX_QUARANTINE_RATE"),
-            dg.AssetCheckSpec("records_valid", asset=raw_name,
-                              description="Warns when any record was quarantined (Pandera)"),
+            dg.AssetCheckSpec(
+                "quarantine_rate",
+                asset=raw_name,
+                blocking=True,
+                description="Quarantined share within AGENTSTATE_MAX_QUARANTINE_RATE",
+            ),
+            dg.AssetCheckSpec(
+                "records_valid",
+                asset=raw_name,
+                description="Warns when any record was quarantined (Pandera)",
+            ),
         ],
         **common,
     )
@@ -92,8 +95,13 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
             for k, v in landing.fetch_stats.items():
                 stats[k] = stats.get(k, 0) + v
         per_day = [
-            {"day": str(x.day), "fetched": x.fetched, "valid": x.valid,
-             "quarantined": x.quarantined, "retries": x.fetch_stats.get("retries", 0)}
+            {
+                "day": str(x.day),
+                "fetched": x.fetched,
+                "valid": x.valid,
+                "quarantined": x.quarantined,
+                "retries": x.fetch_stats.get("retries", 0),
+            }
             for x in landings
         ]
         return dg.MaterializeResult(
@@ -129,10 +137,17 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
         deps=[raw_name],
         required_resource_keys={"agentstate"},
         check_specs=[
-            dg.AssetCheckSpec("no_overlaps", asset=intervals_name, blocking=True,
-                              description="Per agent, occurrences never overlap"),
-            dg.AssetCheckSpec("unknown_states", asset=intervals_name,
-                              description="Warns on vendor states the mapping does not know"),
+            dg.AssetCheckSpec(
+                "no_overlaps",
+                asset=intervals_name,
+                blocking=True,
+                description="Per agent, occurrences never overlap",
+            ),
+            dg.AssetCheckSpec(
+                "unknown_states",
+                asset=intervals_name,
+                description="Warns on vendor states the mapping does not know",
+            ),
         ],
         **common,
     )
@@ -164,8 +179,10 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
                 dg.AssetCheckResult(
                     check_name="no_overlaps",
                     passed=overlaps.empty,
-                    metadata={"overlapping_rows": len(overlaps),
-                              "sample": dg.MetadataValue.md(overlaps.head(10).to_markdown())},
+                    metadata={
+                        "overlapping_rows": len(overlaps),
+                        "sample": dg.MetadataValue.md(overlaps.head(10).to_markdown()),
+                    },
                 ),
                 dg.AssetCheckResult(
                     check_name="unknown_states",
@@ -193,8 +210,11 @@ def _cxone_summary_asset(intervals_name: str, common: dict[str, Any]) -> dg.Asse
         deps=[intervals_name],
         required_resource_keys={"agentstate", "cxone_api"},
         check_specs=[
-            dg.AssetCheckSpec("every_agent_summarized", asset=name,
-                              description="Warns when the report has nothing for an agent"),
+            dg.AssetCheckSpec(
+                "every_agent_summarized",
+                asset=name,
+                description="Warns when the report has nothing for an agent",
+            ),
         ],
         **common,
     )
@@ -212,7 +232,11 @@ def _cxone_summary_asset(intervals_name: str, common: dict[str, Any]) -> dg.Asse
                 "agents_without_summary": without,
                 "quarantined": sum(x.quarantined for x in landings),
                 "lake_path": dg.MetadataValue.path(
-                    str(lake.partition_file(settings.lake, lake.SUMMARY, "cxone", landings[-1].day).parent.parent)
+                    str(
+                        lake.partition_file(
+                            settings.lake, lake.SUMMARY, "cxone", landings[-1].day
+                        ).parent.parent
+                    )
                 ),
             },
             check_results=[

@@ -1,7 +1,5 @@
 """The DuckDB warehouse: every mart of SPEC §6, rebuilt from the whole lake after vendor runs."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
@@ -33,7 +31,9 @@ def warehouse(agentstate: AgentStateSettings) -> dg.MaterializeResult:
     )
 
 
-def _rows_check(name: str, description: str, severity: dg.AssetCheckSeverity) -> dg.AssetChecksDefinition:
+def _rows_check(
+    name: str, description: str, severity: dg.AssetCheckSeverity
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=warehouse, name=name, description=description)
     def check(agentstate: AgentStateSettings) -> dg.AssetCheckResult:
         offending = run_check(agentstate.settings().warehouse, name)

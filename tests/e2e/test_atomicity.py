@@ -1,0 +1,113 @@
+"""Readers never break a run; a run that fails half-way leaves the previous lake and warehouse."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from agentstate_etl import lake, marts
+from agentstate_etl.marts import MART_TABLES
+from assets.vendor_assets import build_vendor_assets
+from tests.e2e.conftest import DAYS, Backfill, build_warehouse_run, range_tags, vendor_resources
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tables(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in MART_TABLES
+        }
+
+
+@pytest.fixture
+def copy_of(backfill: Backfill, tmp_path: Path) -> Path:
+    """A private copy of the backfilled home, so this test may break it."""
+    home = tmp_path / "home"
+    shutil.copytree(backfill.home / "lake", home / "lake")
+    shutil.copy(backfill.warehouse, home / "warehouse.duckdb")
+    return home
+
+
+def test_reader_holding_the_warehouse_open_does_not_break_a_run(
+    backfill: Backfill, copy_of: Path
+) -> None:
+    reader = duckdb.connect(str(copy_of / "warehouse.duckdb"), read_only=True)
+    try:
+        before = reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone()
+        assert build_warehouse_run(backfill, copy_of).success
+        # The reader still sees the file it opened; new readers see the new build.
+        assert reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone() == before
+    finally:
+        reader.close()
+    assert tables(copy_of / "warehouse.duckdb") == tables(backfill.warehouse)
+
+
+def test_failed_warehouse_build_leaves_previous_warehouse(
+    backfill: Backfill, copy_of: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = copy_of / "warehouse.duckdb"
+    before = digest(path)
+    broken = tmp_path / "sql"
+    shutil.copytree(marts.SQL_DIR, broken)
+    (broken / "35_broken.sql").write_text("SELECT * FROM a_table_that_does_not_exist;")
+    monkeypatch.setattr(marts, "SQL_DIR", broken)
+    result = build_warehouse_run(backfill, copy_of)
+    assert not result.success
+    assert digest(path) == before
+    assert sorted(p.name for p in copy_of.iterdir()) == [".scratch", "lake", "warehouse.duckdb"]
+    monkeypatch.undo()
+    assert build_warehouse_run(backfill, copy_of).success
+    assert tables(path) == tables(backfill.warehouse)
+
+
+def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
+    backfill: Backfill, copy_of: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw_files = lake.dataset_files(copy_of / "lake", lake.RAW, "cxone")
+    before = {
+        p: digest(p)
+        for p in raw_files + lake.dataset_files(copy_of / "lake", lake.QUARANTINE, "cxone")
+    }
+    real_write = pq.write_table
+    calls = {"n": 0}
+
+    def fail_second_write(table, where, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full (injected)")
+        return real_write(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", fail_second_write)
+    raw_asset = build_vendor_assets("cxone")[0]
+    resources = vendor_resources(backfill.env, copy_of)
+    result = dg.materialize(
+        [raw_asset],
+        resources=resources,
+        instance=backfill.instance,
+        partition_key=DAYS[1].isoformat(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert {p: digest(p) for p in before} == before
+    assert not list((copy_of / "lake").rglob("*.tmp"))
+    monkeypatch.undo()
+
+    # A re-run of the whole range gives exactly what one clean run gave.
+    for vendor in ("cxone",):
+        assert dg.materialize(
+            build_vendor_assets(vendor),
+            resources=resources,
+            instance=backfill.instance,
+            tags=range_tags(DAYS),
+        ).success
+    assert build_warehouse_run(backfill, copy_of).success
+    assert tables(copy_of / "warehouse.duckdb") == tables(backfill.warehouse)

@@ -1,0 +1,92 @@
+"""`agentstate backfill` as a user runs it: exit status, messages, runs in DAGSTER_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from typer.testing import CliRunner
+
+from agentstate_etl.cli import app
+from agentstate_etl.settings import VENDOR_VARIABLES
+from agentstate_etl.simulator.server import SimulatorServer
+from tests.e2e.conftest import DAYS, SIM_NOW
+
+ALL_VARIABLES = [name for names in VENDOR_VARIABLES.values() for name in names]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")
+    monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
+    for name in ALL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_missing_vendor_variables_are_named_before_anything_runs(home: Path) -> None:
+    code, output = run(
+        "backfill", "--vendor", "cxone", "--start", "2026-03-06", "--end", "2026-03-07"
+    )
+    assert code == 1
+    for name in VENDOR_VARIABLES["cxone"]:
+        assert name in output
+    assert not (home / "dagster").exists() or not list((home / "dagster").rglob("*.db"))
+
+
+def test_bad_range_is_a_clear_error(home: Path) -> None:
+    code, output = run(
+        "backfill", "--vendor", "all", "--start", "2026-03-07", "--end", "2026-03-07"
+    )
+    assert code == 1 and "exclusive" in output
+    code, output = run(
+        "backfill", "--vendor", "all", "--start", "2025-12-01", "--end", "2026-03-07"
+    )
+    assert code == 1 and "AGENTSTATE_START_DATE" in output
+
+
+def test_backfill_all_vendors_records_runs_in_dagster_home(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    code, output = run(
+        "backfill", "--vendor", "all", "--start", DAYS[0].isoformat(), "--end", DAYS[2].isoformat()
+    )
+    assert code == 0, output
+    assert (home / "data" / "warehouse.duckdb").exists()
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    runs = instance.get_runs()
+    assert len(runs) == 4  # one single run per vendor for the whole range, then the warehouse
+    assert all(r.is_success for r in runs)
+    for secret in ("sim-pass", "sim-secret", "sim-kore-secret"):
+        assert secret not in output
+
+
+def test_failed_partitions_are_named_and_exit_non_zero(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENTSTATE_MAX_QUARANTINE_RATE", "0")  # every day has junk records
+    code, output = run(
+        "backfill",
+        "--vendor",
+        "koreai",
+        "--start",
+        DAYS[0].isoformat(),
+        "--end",
+        DAYS[2].isoformat(),
+    )
+    assert code == 1
+    assert f"partition {DAYS[0]}" in output and f"partition {DAYS[1]}" in output
+    assert "AGENTSTATE_MAX_QUARANTINE_RATE" in output
