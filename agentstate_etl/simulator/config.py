@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from agentstate_etl.errors import ConfigError
 
