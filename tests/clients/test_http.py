@@ -1,0 +1,154 @@
+"""The shared retry policy and error reporting, on a scripted transport (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from agentstate_etl.errors import VendorError
+from agentstate_etl.http import ApiClient, RetryPolicy
+
+
+class Script:
+    """Answers requests from a list of responses or exceptions, recording what was asked."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client(
+    script: Script, slept: list[float], attempts: int = 4, base_url: str = "http://api.test"
+) -> ApiClient:
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    return ApiClient(
+        "cxengage",
+        "cxengage/2026-03-08",
+        base_url=base_url,
+        concurrency=2,
+        retry=RetryPolicy(attempts=attempts, base_delay_s=0.5, max_delay_s=4, sleep=fake_sleep),
+        transport=httpx.MockTransport(script),
+        timeout_s=5,
+    )
+
+
+def run(api: ApiClient, call: Callable[[ApiClient], object]) -> object:
+    async def go() -> object:
+        try:
+            return await call(api)  # type: ignore[misc]
+        finally:
+            await api.aclose()
+
+    return asyncio.run(go())
+
+
+def get(path: str = "/v1/x", **kwargs: object) -> Callable[[ApiClient], object]:
+    return lambda api: api.request_json("GET", path, params={"a": 1}, **kwargs)  # type: ignore[arg-type]
+
+
+def test_429_waits_exactly_retry_after() -> None:
+    slept: list[float] = []
+    script = Script(
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(429, headers={"Retry-After": "0"}),
+        httpx.Response(200, json={"ok": True}),
+    )
+    api = client(script, slept)
+    assert run(api, get()) == {"ok": True}
+    assert slept == [7.0, 0.0]
+    assert (api.stats.rate_limited, api.stats.retries, api.stats.requests) == (2, 2, 3)
+
+
+def test_5xx_and_dropped_connections_back_off_then_succeed() -> None:
+    slept: list[float] = []
+    script = Script(
+        httpx.Response(503),
+        httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
+        httpx.ReadTimeout("timed out"),
+        httpx.Response(200, json=[1]),
+    )
+    api = client(script, slept)
+    assert run(api, get()) == [1]
+    assert (api.stats.server_errors, api.stats.connection_errors, api.stats.retries) == (1, 2, 3)
+    assert all(0 < s <= 4 + 0.5 for s in slept)  # backoff with jitter, capped
+
+
+def test_gives_up_after_bounded_attempts_naming_vendor_partition_and_url() -> None:
+    slept: list[float] = []
+    script = Script(httpx.Response(500))
+    api = client(script, slept, attempts=3, base_url="http://sim-user:sim-pass@api.test")
+    with pytest.raises(VendorError) as caught:
+        run(api, get("/v1/tenants/t/wfm/rta"))
+    error = caught.value
+    assert len(script.requests) == 3 and len(slept) == 2
+    assert (error.vendor, error.partition, error.status) == ("cxengage", "cxengage/2026-03-08", 500)
+    assert "api.test/v1/tenants/t/wfm/rta?a=1" in str(error)
+    assert "sim-pass" not in str(error) and "sim-user" not in str(error)
+
+
+def test_unreachable_host_is_a_vendor_error() -> None:
+    slept: list[float] = []
+    api = client(Script(httpx.ConnectError("connection refused")), slept, attempts=2)
+    with pytest.raises(VendorError, match="unreachable after 2 attempts.*ConnectError"):
+        run(api, get())
+
+
+def test_client_errors_fail_at_once_with_the_body() -> None:
+    slept: list[float] = []
+    script = Script(httpx.Response(422, text="startTime must be before endTime"))
+    api = client(script, slept)
+    with pytest.raises(VendorError, match="startTime must be before endTime") as caught:
+        run(api, get())
+    assert caught.value.status == 422 and len(script.requests) == 1 and not slept
+
+
+def test_404_is_empty_only_where_the_api_says_so() -> None:
+    assert run(client(Script(httpx.Response(404)), []), get(not_found_ok=True)) is None
+    with pytest.raises(VendorError):
+        run(client(Script(httpx.Response(404)), []), get())
+
+
+def test_bad_payload_is_an_error_not_a_skip() -> None:
+    api = client(Script(httpx.Response(200, text="<html>maintenance</html>")), [])
+    with pytest.raises(VendorError, match="not JSON") as caught:
+        run(api, get("/v1/rta"))
+    assert "api.test/v1/rta" in caught.value.url
+
+
+class CountingAuth:
+    def __init__(self) -> None:
+        self.renewals = 0
+
+    async def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer token-{self.renewals}"}
+
+    async def unauthorized(self, sent: dict[str, str]) -> None:
+        self.renewals += 1
+
+
+def test_401_renews_credentials_once() -> None:
+    auth = CountingAuth()
+    script = Script(httpx.Response(401), httpx.Response(200, json={}))
+    assert run(client(script, []), get(auth=auth)) == {}
+    assert auth.renewals == 1
+    assert [r.headers["Authorization"] for r in script.requests] == [
+        "Bearer token-0",
+        "Bearer token-1",
+    ]
+
+    auth = CountingAuth()
+    with pytest.raises(VendorError, match="credentials rejected") as caught:
+        run(client(Script(httpx.Response(401)), []), get(auth=auth))
+    assert caught.value.status == 401 and auth.renewals == 1
