@@ -33,6 +33,9 @@ def simulate(
     ] = "none",
     koreai_timezone: Annotated[str, typer.Option(help="zone of Kore.ai EventTime")] = "UTC",
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    vendors: Annotated[
+        str, typer.Option(help="vendors to build before serving (others build on first use)")
+    ] = "all",
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
     try:
@@ -49,8 +52,9 @@ def simulate(
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
     world = World(config)
-    for vendor in VENDORS:  # build everything before the first request, not during it
-        world.data(vendor)
+    # build before the first request, not during it (a large world takes a while)
+    for vendor in VENDORS if vendors == "all" else vendors.split(","):
+        world.data(vendor.strip())
     sock = loopback_socket(port, host)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     typer.echo(

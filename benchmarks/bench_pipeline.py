@@ -1,0 +1,439 @@
+"""agentstate against the fetch-and-decode ceiling, dlt and a naive script, on the same data.
+
+    .venv/bin/pip install -e '.[dev,bench]'
+    .venv/bin/python benchmarks/bench_pipeline.py            # 2,000 agents, 7 days (+ 1 and 14)
+    .venv/bin/python benchmarks/bench_pipeline.py --quick    # 100 agents, 2 days: a smoke run
+    .venv/bin/python benchmarks/bench_pipeline.py --write    # also write benchmarks/RESULTS.md
+
+One simulator process (no faults) serves every row; each row is measured in a fresh
+subprocess, so its peak RSS is its own. Every agentstate day fetches what a partition fetches:
+the UTC day plus the 12 h lookback. dlt and the naive script are slow, so they load a shorter
+window of the same endpoint; their figure is a rate like the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+
+from agentstate_etl.intervals import fetch_window
+from agentstate_etl.simulator.config import CREDENTIALS
+from agentstate_etl.simulator.server import SimulatorProcess, vendor_env
+
+RTA = f"/v1/tenants/{CREDENTIALS.cxengage_tenant_id}/wfm/rta"
+LOOKBACK_H = 12
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Job:
+    """What one measurement subprocess is told."""
+
+    name: str
+    base_url: str
+    first: date
+    days: int
+    now: str
+    home: str
+    hours: int = 0  # dlt and naive: a window of this many hours from `first`
+
+    def day_list(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+
+# --- the measurements (each runs in its own process) ----------------------------------------
+
+
+async def _ceiling(job: Job) -> int:
+    auth = (CREDENTIALS.cxengage_username, CREDENTIALS.cxengage_password)
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    gate = asyncio.Semaphore(4)
+    records = 0
+    async with httpx.AsyncClient(
+        base_url=job.base_url, auth=auth, limits=limits, timeout=60
+    ) as client:
+
+        async def page(params: dict) -> int:
+            async with gate:
+                response = await client.get(RTA, params=params)
+                return len(orjson.loads(response.content)["results"])
+
+        for day in job.day_list():
+            start, end = fetch_window(day, LOOKBACK_H)
+            base = {"start": start.isoformat(), "end": end.isoformat(), "limit": 1000}
+            first = orjson.loads((await client.get(RTA, params={**base, "offset": 0})).content)
+            rest = await asyncio.gather(
+                *(page({**base, "offset": o}) for o in range(1000, first["total"], 1000))
+            )
+            records += len(first["results"]) + sum(rest)
+    return records
+
+
+def _engine(job: Job, vendor: str) -> int:
+    from agentstate_etl import pipeline
+    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.settings import Settings
+
+    settings = Settings.from_env()
+    records = 0
+    for day in job.day_list():
+        raw, _, _ = pipeline.run_partition(vendor, day, settings)
+        records += raw.fetched
+    build_warehouse(settings)
+    return records
+
+
+def _rebuild(job: Job) -> int:
+    """Intervals and marts again from the raw Parquet landed by `agentstate-cxengage`."""
+    import pyarrow.parquet as pq
+
+    from agentstate_etl import lake, pipeline
+    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.settings import Settings
+
+    settings = Settings.from_env()
+    records = 0
+    for day in job.day_list():
+        records += pq.read_metadata(
+            lake.partition_file(settings.lake, lake.RAW, "cxengage", day)
+        ).num_rows
+        pipeline.land_intervals("cxengage", day, settings)
+    build_warehouse(settings)
+    return records
+
+
+def _dlt(job: Job) -> int:
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    start = datetime.combine(job.first, datetime.min.time(), UTC)
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": job.base_url,
+                "auth": {
+                    "type": "http_basic",
+                    "username": CREDENTIALS.cxengage_username,
+                    "password": CREDENTIALS.cxengage_password,
+                },
+            },
+            "resources": [
+                {
+                    "name": "rta",
+                    "endpoint": {
+                        "path": RTA.lstrip("/"),
+                        "params": {
+                            "start": start.isoformat(),
+                            "end": (start + timedelta(hours=job.hours)).isoformat(),
+                        },
+                        "data_selector": "results",
+                        "paginator": {
+                            "type": "offset",
+                            "limit": 1000,
+                            "offset_param": "offset",
+                            "limit_param": "limit",
+                            "total_path": "total",
+                        },
+                    },
+                }
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_rta",
+        destination=dlt.destinations.duckdb(str(Path(job.home) / "dlt.duckdb")),
+        dataset_name="rta",
+        pipelines_dir=str(Path(job.home) / "dlt"),
+    )
+    pipeline.run(source)
+    import duckdb
+
+    with duckdb.connect(str(Path(job.home) / "dlt.duckdb"), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM rta.rta").fetchone()[0]
+
+
+def _naive(job: Job) -> int:
+    """The vendor-tutorial way: one request after another, json, a DataFrame per page."""
+    import json as std_json
+
+    import pandas as pd
+
+    start = datetime.combine(job.first, datetime.min.time(), UTC)
+    params = {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=job.hours)).isoformat(),
+        "limit": 1000,
+    }
+    frames, offset, total = [], 0, 1
+    auth = (CREDENTIALS.cxengage_username, CREDENTIALS.cxengage_password)
+    with httpx.Client(base_url=job.base_url, auth=auth, timeout=60) as client:
+        while offset < total:
+            body = std_json.loads(client.get(RTA, params={**params, "offset": offset}).text)
+            total = body["total"]
+            frames.append(pd.DataFrame(body["results"]))
+            offset += 1000
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame.astype({"capacity": str, "transfers": str})
+    frame.to_parquet(Path(job.home) / "naive.parquet")
+    return len(frame)
+
+
+def _through_dagster(job: Job) -> int:
+    """The same work as `engine-30`, as one single-run Dagster backfill plus the warehouse run."""
+    import pyarrow.parquet as pq
+
+    from agentstate_etl import lake
+    from agentstate_etl.settings import Settings
+    from assets.runner import run_backfill
+
+    settings = Settings.from_env()
+    days = job.day_list()
+    report = run_backfill(
+        ["cxengage"], days[0], days[-1] + timedelta(days=1), settings, lambda _: None
+    )
+    if not report.ok:
+        raise RuntimeError(f"backfill failed: {report.failures}")
+    files = lake.dataset_files(settings.lake, lake.RAW, "cxengage")
+    return sum(pq.read_metadata(p).num_rows for p in files)
+
+
+MEASURES = {
+    "ceiling": lambda job: asyncio.run(_ceiling(job)),
+    "agentstate-cxengage": lambda job: _engine(job, "cxengage"),
+    "agentstate-cxone": lambda job: _engine(job, "cxone"),
+    "rebuild": _rebuild,
+    "dlt": _dlt,
+    "naive": _naive,
+    "memory-1d": lambda job: _engine(job, "cxengage"),
+    "memory-14d": lambda job: _engine(job, "cxengage"),
+    "engine-30": lambda job: _engine(job, "cxengage"),
+    "dagster-30": _through_dagster,
+}
+
+
+def measure(job: Job) -> None:
+    os.environ.update(vendor_env(job.base_url))
+    os.environ.update(
+        AGENTSTATE_HOME=job.home,
+        AGENTSTATE_NOW=job.now,
+        DAGSTER_HOME=str(Path(job.home) / "dagster"),
+        AGENTSTATE_START_DATE="2020-01-01",
+    )
+    Path(job.home).mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    records = MEASURES[job.name](job)
+    seconds = time.perf_counter() - began
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
+
+
+# --- the driver ------------------------------------------------------------------------------
+
+
+def run_job(job: Job) -> dict:
+    command = [sys.executable, __file__, "--measure", json.dumps(vars(job), default=str)]
+    output = subprocess.run(command, capture_output=True, text=True)
+    if output.returncode:
+        raise SystemExit(f"{job.name} failed:\n{output.stderr[-3000:]}")
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    result["name"] = job.name
+    print(
+        f"  {job.name:<20} {result['records']:>10,} records {result['seconds']:8.2f} s "
+        f"{result['records'] / result['seconds']:>12,.0f} rec/s {result['rss_mib']:8.0f} MiB",
+        flush=True,
+    )
+    return result
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{cpu}, {os.cpu_count()} cores, {mem_kib / 1024**2:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="100 agents, 2 days, 3-day memory run")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    parser.add_argument("--only", default="", help="comma list of rows to run")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        values = json.loads(args.measure)
+        values["first"] = date.fromisoformat(values["first"])
+        measure(Job(**values))
+        return
+
+    agents, days, long_days = (100, 2, 3) if args.quick else (args.agents, args.days, 14)
+    first = date(2026, 3, 2)
+    span = max(days, long_days)
+    now = datetime.combine(first + timedelta(days=span), datetime.min.time(), UTC) + timedelta(
+        minutes=1
+    )
+    sim_args = [
+        "--agents",
+        str(agents),
+        "--start",
+        (first - timedelta(days=1)).isoformat(),
+        "--now",
+        now.isoformat(),
+        "--seed",
+        "7",
+        "--vendors",
+        "cxengage,cxone",
+    ]
+    wanted = set(filter(None, args.only.split(",")))
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch)
+
+        def job(name: str, n_days: int, home_name: str | None = None, hours: int = 0) -> Job | None:
+            if wanted and name not in wanted:
+                return None
+            return Job(
+                name,
+                sim.base_url,
+                first,
+                n_days,
+                now.isoformat(),
+                str(home / (home_name or name)),
+                hours,
+            )
+
+        print(f"simulator: {agents} agents, {first} + {span} days ...", flush=True)
+        with SimulatorProcess(sim_args) as sim:
+            plan = [
+                job("ceiling", days),
+                job("agentstate-cxengage", days, "engine"),
+                job("agentstate-cxone", days),
+                job("rebuild", days, "engine"),
+                job("dlt", 0, hours=4),
+                job("naive", 0, hours=24),
+                job("memory-1d", 1),
+                job("memory-14d", long_days),
+            ]
+            for item in filter(None, plan):
+                results[item.name] = run_job(item)
+        small_first = first
+        small_now = datetime.combine(small_first + timedelta(days=30), datetime.min.time(), UTC)
+        small_args = [
+            "--agents",
+            "100" if not args.quick else "20",
+            "--start",
+            (small_first - timedelta(days=1)).isoformat(),
+            "--now",
+            small_now.isoformat(),
+            "--seed",
+            "7",
+            "--vendors",
+            "cxengage",
+        ]
+        if not wanted or wanted & {"engine-30", "dagster-30"}:
+            with SimulatorProcess(small_args) as sim:
+                for name in ("engine-30", "dagster-30"):
+                    item = Job(
+                        name, sim.base_url, small_first, 30, small_now.isoformat(), str(home / name)
+                    )
+                    results[name] = run_job(item)
+    report(results, agents, days, long_days, args)
+
+
+def report(
+    results: dict[str, dict], agents: int, days: int, long_days: int, args: argparse.Namespace
+) -> None:
+    from tabulate import tabulate
+
+    def rate(name: str) -> float | None:
+        r = results.get(name)
+        return r["records"] / r["seconds"] if r else None
+
+    ceiling, dlt_rate = rate("ceiling"), rate("dlt")
+    rows = []
+    for name, r in results.items():
+        r_rate = r["records"] / r["seconds"]
+        rows.append(
+            [
+                name,
+                f"{r['records']:,}",
+                f"{r['seconds']:.2f}",
+                f"{r_rate:,.0f}",
+                f"{r['rss_mib']:.0f}",
+                f"{r_rate / ceiling:.2f}" if ceiling else "",
+                f"{r_rate / dlt_rate:.1f}" if dlt_rate else "",
+            ]
+        )
+    table = tabulate(
+        rows,
+        headers=["row", "records", "seconds", "records/s", "peak RSS MiB", "x ceiling", "x dlt"],
+        tablefmt="github",
+    )
+    bars = []
+
+    def bar(text: str, ok: bool | None) -> None:
+        if ok is not None:
+            bars.append(f"- {'PASS' if ok else 'FAIL'}: {text}")
+
+    engine = rate("agentstate-cxengage")
+    bar(
+        "agentstate end to end >= 20x dlt", engine / dlt_rate >= 20 if engine and dlt_rate else None
+    )
+    bar(
+        "agentstate >= 50% of the fetch-and-decode ceiling",
+        engine / ceiling >= 0.5 if engine and ceiling else None,
+    )
+    bar(
+        "rebuild from raw Parquet >= 1,000,000 records/s",
+        rate("rebuild") >= 1e6 if rate("rebuild") else None,
+    )
+    one, many = results.get("memory-1d"), results.get("memory-14d")
+    if one and many:
+        bar(
+            f"peak RSS {long_days}-day <= 1.25x 1-day ({many['rss_mib']:.0f} vs {one['rss_mib']:.0f} MiB)",
+            many["rss_mib"] <= 1.25 * one["rss_mib"],
+        )
+        bar(f"peak RSS of the {long_days}-day backfill < 1 GiB", many["rss_mib"] < 1024)
+    dagster, alone = results.get("dagster-30"), results.get("engine-30")
+    if dagster and alone:
+        ratio = dagster["seconds"] / alone["seconds"]
+        bar(
+            f"30-partition backfill through Dagster <= 1.3x the engine alone ({ratio:.2f}x)",
+            ratio <= 1.3,
+        )
+    text = "\n".join([table, "", *bars])
+    print("\n" + text)
+    if args.write:
+        command = "python benchmarks/bench_pipeline.py" + (" --quick" if args.quick else "")
+        (HERE / "RESULTS.md").write_text(
+            f"# Benchmark results\n\n{datetime.now(UTC):%Y-%m-%d}, {machine()}\n\n"
+            f"`{command}`: {agents} agents; agentstate and ceiling rows over {days} days "
+            f"(each day plus its 12 h lookback), memory rows over 1 and {long_days} days, dlt over "
+            f"4 hours and naive over 24 hours of the same endpoint, Dagster vs engine over 30 "
+            f"days of 100 agents.\n\n{text}\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
