@@ -351,7 +351,7 @@ def _occurrences(vendor: str, agents: list[Agent], timelines: list[Timeline]) ->
     rows = []
     vocabulary = VOCABULARY[vendor]
     for agent, timeline in zip(agents, timelines, strict=True):
-        ends: list[int | None] = [*timeline.starts[1:], None]
+        ends: list[int | None] = [*timeline.starts[1:], None][: len(timeline.starts)]
         for seq, (start, end, kind) in enumerate(
             zip(timeline.starts, ends, timeline.kinds, strict=True)
         ):
@@ -647,7 +647,7 @@ class World:
         if drift and agent.index == 2:
             return None
         stop = min(end_ms, self.now_ms)
-        ends = [*timeline.starts[1:], self.now_ms]
+        ends = [*timeline.starts[1:], self.now_ms][: len(timeline.starts)]
         intervals: list[list[Any]] = []
         for start, end, kind in zip(timeline.starts, ends, timeline.kinds, strict=True):
             lo, hi = max(start, start_ms), min(end, stop)

@@ -107,3 +107,12 @@ def test_every_malformed_record_is_served_with_its_expected_reason(
 
 def _repeats(encoded: list[bytes]) -> int:
     return sum(1 for a, b in zip(encoded, encoded[1:], strict=False) if a == b)
+
+
+def test_agents_without_any_shift_yet() -> None:
+    from datetime import UTC, datetime
+
+    world = World(config(Faults.all(), start=START, now=datetime(2026, 3, 6, 0, 30, tzinfo=UTC)))
+    for vendor in VENDORS:
+        assert world.occurrences(vendor)["agent_id"].nunique() < 6  # most have not logged in yet
+    assert world.summary(world.data("cxone").agents[0].agent_id, 0, world.now_ms) is not None
