@@ -96,7 +96,9 @@ def demo(
     )
     try:
         with SimulatorServer(config) as server:
-            typer.echo(f"simulator: {server.base_url} (seed {seed}, {agents} agents/vendor, faults: {faults})")
+            typer.echo(
+                f"simulator: {server.base_url} (seed {seed}, {agents} agents/vendor, faults: {faults})"
+            )
             os.environ.update(server.env())
             settings = Settings.from_env()
             code = _run(list(VENDORS), start.isoformat(), today.isoformat(), settings)
@@ -104,9 +106,17 @@ def demo(
         _fail(str(exc))
     warehouse = settings.warehouse
     if warehouse.exists():
-        _print_frame("Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals"))
-        _print_frame("Reconciliation against CXone's summary report", run_report(warehouse, "reconciliation_summary"))
-        _print_frame("Reconciliation flags (drift > tolerance or a missing side)", run_check(warehouse, "reconciliation_flags"))
+        _print_frame(
+            "Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals")
+        )
+        _print_frame(
+            "Reconciliation against CXone's summary report",
+            run_report(warehouse, "reconciliation_summary"),
+        )
+        _print_frame(
+            "Reconciliation flags (drift > tolerance or a missing side)",
+            run_check(warehouse, "reconciliation_flags"),
+        )
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
         "\nNext steps:\n"

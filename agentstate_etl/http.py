@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 import orjson
+import pyarrow as pa
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -24,6 +25,7 @@ from tenacity import (
 )
 
 from agentstate_etl.errors import VendorError
+from agentstate_etl.wire import PageShapeError, decode_page
 
 
 @dataclass
@@ -134,7 +136,32 @@ class ApiClient:
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
 
-    async def request_json(
+    async def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One logical call, its JSON body decoded (None for an allowed 404)."""
+        response = await self._send(method, url, **kwargs)
+        if response is None:
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise self.error(f"response is not JSON ({exc})", response.request.url) from None
+
+    async def request_page(
+        self, url: str, *, key: str, fields: dict[str, pa.DataType], **kwargs: Any
+    ) -> tuple[dict[str, Any], pa.Table] | None:
+        """One page of records: its other fields, and the records under `key` as Arrow."""
+        response = await self._send("GET", url, **kwargs)
+        if response is None:
+            return None
+        try:
+            # parsing releases the GIL: a worker thread overlaps it with the next responses
+            head, table = await asyncio.to_thread(decode_page, response.content, key, fields)
+        except (PageShapeError, orjson.JSONDecodeError) as exc:
+            raise self.error(f"unexpected payload: {exc}", response.request.url) from None
+        self.stats.pages += 1
+        return head, table
+
+    async def _send(
         self,
         method: str,
         url: str,
@@ -144,11 +171,8 @@ class ApiClient:
         auth: AuthHook | None = None,
         basic: tuple[str, str] | None = None,
         not_found_ok: bool = False,
-    ) -> Any:
-        """One logical call: retried on 429/5xx/transport errors, renewed once on 401.
-
-        Returns the decoded JSON body, or None for a 404 when `not_found_ok`.
-        """
+    ) -> httpx.Response | None:
+        """Retried on 429/5xx/transport errors, renewed once on 401; None for an allowed 404."""
         renewed = False
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.attempts),
@@ -158,7 +182,6 @@ class ApiClient:
             before_sleep=self._count_retry,
             reraise=True,
         )
-        request_url: httpx.URL | str = url
         try:
             async for attempt in retrying:
                 with attempt:
@@ -177,7 +200,6 @@ class ApiClient:
                         except httpx.TransportError:
                             self.stats.connection_errors += 1
                             raise
-                    request_url = response.request.url
                     status = response.status_code
                     if status == 401 and auth and not renewed:
                         renewed = True
@@ -201,10 +223,10 @@ class ApiClient:
                 f"{type(exc).__name__}: {exc}",
                 exc.request.url if _has_request(exc) else url,
             ) from None
-        return self._decode(response, request_url, not_found_ok)
+        return self._check(response, not_found_ok)
 
-    def _decode(self, response: httpx.Response, url: httpx.URL | str, not_found_ok: bool) -> Any:
-        status = response.status_code
+    def _check(self, response: httpx.Response, not_found_ok: bool) -> httpx.Response | None:
+        status, url = response.status_code, response.request.url
         if status == 404 and not_found_ok:
             return None
         if status == 401:
@@ -214,10 +236,7 @@ class ApiClient:
         if status >= 400:
             text = response.text[:200].replace("\n", " ")
             raise self.error(f"request rejected: {text}", url, status)
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise self.error(f"response is not JSON ({exc})", url, status) from None
+        return response
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

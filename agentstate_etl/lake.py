@@ -31,7 +31,9 @@ def partition_file(lake: Path, dataset: str, vendor: str, day: date) -> Path:
 
 def dataset_files(lake: Path, dataset: str, vendor: str | None = None) -> list[Path]:
     """Every partition file of a dataset (optionally one vendor), in a stable order."""
-    pattern = f"vendor={vendor}/date=*/{dataset}.parquet" if vendor else f"*/date=*/{dataset}.parquet"
+    pattern = (
+        f"vendor={vendor}/date=*/{dataset}.parquet" if vendor else f"*/date=*/{dataset}.parquet"
+    )
     return sorted((lake / dataset).glob(pattern))
 
 

@@ -113,9 +113,9 @@ def _quarantine_table(split: Split) -> pa.Table:
 
 def _validate(
     spec: VendorSpec, table: pa.Table, config: dict[str, str], day: date
-) -> Split:
+) -> tuple[pd.DataFrame, Split]:
     frame = spec.parse(table.to_pandas(), spec.zone(config))
-    return split_valid(
+    return frame, split_valid(
         frame,
         spec.model,
         vendor=spec.name,
@@ -140,13 +140,19 @@ def land_raw(
     start, end = fetch_window(day, settings.lookback_hours)
     extracted_at = settings.now()
     if extracted_at <= day_bounds(day)[0]:
-        raise ConfigError(f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})")
+        raise ConfigError(
+            f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
+        )
     fetch_end = min(end, extracted_at)
     table, stats = asyncio.run(spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport))
-    split = _validate(spec, table, config, day)
+    frame, split = _validate(spec, table, config, day)
     _check_quarantine_rate(split, f"{vendor} {day}", settings)
 
-    raw = pa.Table.from_pandas(split.valid, schema=spec.raw_schema(), preserve_index=False)
+    # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
+    parsed = [pa.Array.from_pandas(frame[column]) for column in spec.parsed_from]
+    raw = pa.Table.from_arrays(
+        [*table.select(list(spec.raw_fields)).columns, *parsed], schema=spec.raw_schema()
+    ).filter(pa.array(split.valid_mask))
     raw_path = lake.partition_file(settings.lake, lake.RAW, vendor, day)
     quarantine_path = lake.partition_file(settings.lake, lake.QUARANTINE, vendor, day)
     metadata = {
@@ -247,7 +253,11 @@ def land_cxone_summary(
     path = lake.partition_file(settings.lake, lake.SUMMARY, "cxone", day)
     lake.write_tables(
         [
-            (pa.Table.from_pandas(summary, schema=SUMMARY_SCHEMA, preserve_index=False), path, None),
+            (
+                pa.Table.from_pandas(summary, schema=SUMMARY_SCHEMA, preserve_index=False),
+                path,
+                None,
+            ),
             (
                 pa.Table.from_pandas(requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False),
                 lake.partition_file(settings.lake, lake.SUMMARY_REQUESTS, "cxone", day),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import orjson
 import pandas as pd
 import pandera.pandas as pa
@@ -26,6 +27,7 @@ class Split:
     valid: pd.DataFrame
     quarantine: pd.DataFrame
     total: int
+    valid_mask: np.ndarray  # by position in the validated frame
 
     @property
     def quarantine_rate(self) -> float:
@@ -102,7 +104,8 @@ def split_valid(
         },
         columns=list(QUARANTINE_COLUMNS),
     )
-    valid = frame.drop(index=bad_index)
+    valid_mask = ~frame.index.isin(bad_index)
+    valid = frame[valid_mask] if len(bad_index) else frame
     if WIRE_ERROR in valid.columns:
         valid = valid.drop(columns=[WIRE_ERROR])
-    return Split(valid=valid, quarantine=quarantine, total=len(frame))
+    return Split(valid=valid, quarantine=quarantine, total=len(frame), valid_mask=valid_mask)

@@ -1,17 +1,22 @@
-"""JSON records of one page → an Arrow table with exactly the expected columns.
+"""A page of JSON records → an Arrow table with exactly the expected columns.
 
-Columns are built whole (one `pa.array` per field); only a column that does not convert falls
-back to per-value conversion. A value of the wrong type becomes null and its row gets a
-reason in `_wire_error`, so validation quarantines it with the raw record instead of failing
-the page or dropping the value.
+The fast path parses the page body straight into Arrow (`pyarrow.json`, C++), so records never
+become Python dicts; nested values (lists, objects) are kept as JSON text. A page it cannot
+take as is (a value of the wrong type, a record that is not an object) is decoded with orjson
+and converted column by column: a bad value becomes null and its row gets a reason in
+`_wire_error`, so validation quarantines it with the raw record instead of failing the page
+or dropping the value.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from agentstate_etl.canonical import BAD_VALUE
 from agentstate_etl.validation import WIRE_ERROR
@@ -84,3 +89,65 @@ def empty_table(fields: dict[str, pa.DataType]) -> pa.Table:
 
 def concat_pages(tables: list[pa.Table], fields: dict[str, pa.DataType]) -> pa.Table:
     return pa.concat_tables(tables) if tables else empty_table(fields)
+
+
+class PageShapeError(ValueError):
+    """The page is not an object holding a list of records under the expected key."""
+
+
+def _arrow_column(values: pa.Array, kind: pa.DataType) -> pa.Array:
+    if values.type == kind:
+        return values
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), kind)
+    nested = pa.types.is_nested(values.type)
+    only_empty_lists = (
+        pa.types.is_list(values.type)
+        and values.null_count == 0
+        and pc.max(pc.list_value_length(values)).as_py() in (0, None)
+    )
+    if only_empty_lists and pa.types.is_string(kind):
+        return pa.array(["[]"] * len(values), type=kind)
+    if nested and pa.types.is_string(kind):
+        return pa.array(
+            [None if v is None else orjson.dumps(v).decode() for v in values.to_pylist()],
+            type=kind,
+        )
+    if nested or pa.types.is_string(values.type) and not pa.types.is_string(kind):
+        raise pa.ArrowInvalid(f"{values.type} is not {kind}")
+    return values.cast(kind)  # e.g. integer ids to text, int64 to double
+
+
+def _arrow_page(body: bytes, key: str, fields: dict[str, pa.DataType]) -> tuple[dict, pa.Table]:
+    options = pa_json.ReadOptions(block_size=max(len(body) + 16, 1 << 16), use_threads=False)
+    parsed = pa_json.read_json(io.BytesIO(body), read_options=options)
+    if parsed.num_rows != 1 or key not in parsed.column_names:
+        raise PageShapeError(f"expected one object with a {key!r} list")
+    column = parsed.column(key).chunk(0)
+    if not pa.types.is_list(column.type):
+        raise PageShapeError(f"{key!r} is not a list")
+    records = column.values
+    n = len(records)
+    if not (pa.types.is_struct(records.type) or pa.types.is_null(records.type) and n == 0):
+        raise pa.ArrowInvalid("records are not objects")
+    present = {records.type.field(i).name for i in range(records.type.num_fields)} if n else set()
+    columns = {
+        name: _arrow_column(records.field(name), kind) if name in present else pa.nulls(n, kind)
+        for name, kind in fields.items()
+    }
+    columns[WIRE_ERROR] = pa.nulls(n, pa.string())
+    head = {name: parsed.column(name)[0].as_py() for name in parsed.column_names if name != key}
+    return head, pa.table(columns)
+
+
+def decode_page(body: bytes, key: str, fields: dict[str, pa.DataType]) -> tuple[dict, pa.Table]:
+    """(the page's other fields, its records under `key` as a table of `fields`)."""
+    try:
+        return _arrow_page(body, key, fields)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    page = orjson.loads(body)  # orjson.JSONDecodeError is a ValueError: the caller reports it
+    if not isinstance(page, dict) or not isinstance(page.get(key), list):
+        raise PageShapeError(f"expected an object with a {key!r} list")
+    head = {name: value for name, value in page.items() if name != key}
+    return head, page_to_table(page[key], fields)

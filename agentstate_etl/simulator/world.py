@@ -181,6 +181,15 @@ def iso_ms(values: np.ndarray) -> list[str]:
     return [t + "Z" for t in text.tolist()]
 
 
+def encode(record: dict) -> bytes:
+    """The record's JSON, in a bytes object of its own size.
+
+    orjson returns an over-allocated buffer shrunk in place; copying it lets the allocator
+    reuse that buffer, instead of fragmenting ~8 KiB per record over millions of records.
+    """
+    return bytes(memoryview(orjson.dumps(record)))
+
+
 def iso_one(ms: int) -> str:
     return iso_ms(np.array([ms]))[0]
 
@@ -393,7 +402,7 @@ def _occurrences(vendor: str, agents: list[Agent], timelines: list[Timeline]) ->
 
 def _cxengage_records(
     agents: list[Agent], timelines: list[Timeline]
-) -> list[tuple[int, int, int, dict]]:
+) -> list[tuple[int, int, int, bytes]]:
     tenant = CREDENTIALS.cxengage_tenant_id
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
@@ -433,13 +442,13 @@ def _cxengage_records(
                 "capacity": [{"channelType": "voice", "allocation": 1}] if busy else [],
                 "transfers": [],
             }
-            out.append((timeline.starts[seq], agent.index, seq, record))
+            out.append((timeline.starts[seq], agent.index, seq, encode(record)))
     return out
 
 
 def _cxone_records(
     agents: list[Agent], timelines: list[Timeline]
-) -> list[tuple[int, int, int, dict]]:
+) -> list[tuple[int, int, int, bytes]]:
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
         starts = timeline.starts
@@ -455,7 +464,7 @@ def _cxone_records(
                 "subState": sub_state,
                 "duration": None if is_open else starts[seq + 1] - starts[seq],
             }
-            out.append((starts[seq], agent.index, seq, record))
+            out.append((starts[seq], agent.index, seq, encode(record)))
     return out
 
 
@@ -469,7 +478,7 @@ def koreai_event_time(ms: int, zone: ZoneInfo) -> str:
 
 def _koreai_records(
     agents: list[Agent], timelines: list[Timeline], zone: ZoneInfo
-) -> list[tuple[int, int, int, dict]]:
+) -> list[tuple[int, int, int, bytes]]:
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
         for seq, (start, kind) in enumerate(zip(timeline.starts, timeline.kinds, strict=True)):
@@ -480,7 +489,7 @@ def _koreai_records(
                 "Activity": activity,
                 "ReasonCode": reason_code,
             }
-            out.append((start, agent.index, seq, record))
+            out.append((start, agent.index, seq, encode(record)))
     return out
 
 
@@ -603,9 +612,8 @@ class World:
             while at < self.now_ms:
                 kind, reason = kinds[k % len(kinds)]
                 marker = f"JUNK-{k}"
-                records.append(
-                    (at, len(agents), k, _junk_record(vendor, kind, marker, at, self.zone))
-                )
+                junk_record = _junk_record(vendor, kind, marker, at, self.zone)
+                records.append((at, len(agents), k, encode(junk_record)))
                 junk_rows.append((at, marker, kind, reason))
                 at, k = at + every, k + 1
         junk = pd.DataFrame(junk_rows, columns=["position_ms", "marker", "kind", "reason"])
@@ -698,12 +706,11 @@ class World:
 
 
 def _stream(
-    records: list[tuple[int, int, int, dict]], rng: random.Random, *, duplicates: bool, late: bool
+    records: list[tuple[int, int, int, bytes]], rng: random.Random, *, duplicates: bool, late: bool
 ) -> Stream:
     """Sort by (timestamp, agent, sequence); repeat ~1% of records; mark ~1% as late."""
     positions, agents, seqs, encoded, late_flags = [], [], [], [], []
-    for at, agent, seq, record in records:
-        payload = orjson.dumps(record)
+    for at, agent, seq, payload in records:
         copies = 2 if duplicates and rng.random() < 0.01 else 1
         is_late = late and rng.random() < 0.01
         for _ in range(copies):

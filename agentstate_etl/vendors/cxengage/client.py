@@ -16,7 +16,7 @@ import httpx
 import pyarrow as pa
 
 from agentstate_etl.http import ApiClient, RetryPolicy, expect, iso_utc
-from agentstate_etl.wire import concat_pages, page_to_table
+from agentstate_etl.wire import concat_pages
 
 MAX_REREADS = 5
 
@@ -61,26 +61,34 @@ class CxEngageClient:
     ) -> None:
         await self.api.aclose()
 
-    async def _page(self, start: datetime, end: datetime, offset: int) -> tuple[int, list]:
+    async def _page(
+        self, start: datetime, end: datetime, offset: int, fields: dict[str, pa.DataType]
+    ) -> tuple[int, pa.Table]:
         params = {
             "start": iso_utc(start),
             "end": iso_utc(end),
             "limit": self.page_size,
             "offset": offset,
         }
-        body = await self.api.request_json("GET", self.path, params=params)
-        body = expect(self.api, body, self.path, total=int, results=list)
-        self.stats.pages += 1
-        return body["total"], body["results"]
+        page = await self.api.request_page(self.path, key="results", fields=fields, params=params)
+        if page is None:  # unreachable: a 404 is an error here, raised by the API client
+            raise self.api.error("no data (HTTP 404)", self.path, 404)
+        head, table = page
+        return expect(self.api, head, self.path, total=int)["total"], table
 
-    async def _read_all(self, start: datetime, end: datetime) -> list[list] | None:
+    async def _read_all(
+        self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
+    ) -> list[pa.Table] | None:
         """Every page of the range, or None when the range changed while it was read."""
-        total, first = await self._page(start, end, 0)
+        total, first = await self._page(start, end, 0, fields)
         rest = await asyncio.gather(
-            *(self._page(start, end, o) for o in range(self.page_size, total, self.page_size))
+            *(
+                self._page(start, end, o, fields)
+                for o in range(self.page_size, total, self.page_size)
+            )
         )
-        pages = [first, *(results for _, results in rest)]
-        if any(t != total for t, _ in rest) or sum(map(len, pages)) != total:
+        pages = [first, *(table for _, table in rest)]
+        if any(t != total for t, _ in rest) or sum(p.num_rows for p in pages) != total:
             return None
         return pages
 
@@ -89,7 +97,7 @@ class CxEngageClient:
     ) -> pa.Table:
         """Every interval whose `start` lies in `[start, end)`, each `eventId` once."""
         for _ in range(MAX_REREADS + 1):
-            pages = await self._read_all(start, end)
+            pages = await self._read_all(start, end, fields)
             if pages is not None:
                 break
             self.stats.rereads += 1
@@ -97,22 +105,15 @@ class CxEngageClient:
             raise self.api.error(
                 f"the record count kept changing across {MAX_REREADS} re-reads", self.path
             )
-        table = concat_pages([page_to_table(p, fields) for p in pages], fields)
+        table = concat_pages(pages, fields)
         table = self._first_of_each_event(table)
         self.stats.records += table.num_rows
         return table
 
     def _first_of_each_event(self, table: pa.Table) -> pa.Table:
-        seen: set[str] = set()
-        keep = []
-        for event_id in table.column("eventId").to_pylist():
-            if event_id is None:
-                keep.append(True)  # not ours to drop: validation quarantines it
-            elif event_id in seen:
-                keep.append(False)
-            else:
-                seen.add(event_id)
-                keep.append(True)
-        dropped = len(keep) - sum(keep)
+        """Drop later copies of an `eventId`; rows without one are not ours to drop."""
+        ids = table.column("eventId").to_pandas()
+        repeated = ids.duplicated(keep="first") & ids.notna()
+        dropped = int(repeated.sum())
         self.stats.duplicates_dropped += dropped
-        return table.filter(pa.array(keep)) if dropped else table
+        return table.filter(pa.array(~repeated.to_numpy())) if dropped else table

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from agentstate_etl.auth import OAuthClientCredentials
 from agentstate_etl.http import ApiClient, RetryPolicy, expect, iso_utc
-from agentstate_etl.wire import concat_pages, page_to_table
+from agentstate_etl.wire import concat_pages, empty_table, page_to_table
 
 HISTORY = "/api/reporting/v2/agent-state-history"
 SNAPSHOT = "/api/v2/agents/states"
@@ -68,13 +68,21 @@ class CxOneClient:
             "GET", path, params=params, auth=self.auth, not_found_ok=not_found_ok
         )
 
-    async def _history_page(self, params: dict[str, Any], number: int) -> tuple[int, list]:
-        body = await self._get(HISTORY, {**params, "pageNumber": number}, not_found_ok=True)
-        if body is None:  # 404: no data for the range
-            return 0, []
-        body = expect(self.api, body, HISTORY, totalRecords=int, records=list)
-        self.stats.pages += 1
-        return body["totalRecords"], body["records"]
+    async def _history_page(
+        self, params: dict[str, Any], number: int, fields: dict[str, pa.DataType]
+    ) -> tuple[int, pa.Table]:
+        page = await self.api.request_page(
+            HISTORY,
+            key="records",
+            fields=fields,
+            params={**params, "pageNumber": number},
+            auth=self.auth,
+            not_found_ok=True,
+        )
+        if page is None:  # 404: no data for the range
+            return 0, empty_table(fields)
+        head, table = page
+        return expect(self.api, head, HISTORY, totalRecords=int)["totalRecords"], table
 
     async def fetch_history(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
@@ -82,18 +90,18 @@ class CxOneClient:
         """Every state event with `timestamp` in `[start, end)`, all agents, in API order."""
         params = {"startTime": iso_utc(start), "endTime": iso_utc(end), "pageSize": self.page_size}
         for _ in range(MAX_REREADS + 1):
-            total, first = await self._history_page(params, 1)
+            total, first = await self._history_page(params, 1, fields)
             numbers = range(2, -(-total // self.page_size) + 1)
-            rest = await asyncio.gather(*(self._history_page(params, n) for n in numbers))
-            pages = [first, *(records for _, records in rest)]
-            if all(t == total for t, _ in rest) and sum(map(len, pages)) == total:
+            rest = await asyncio.gather(*(self._history_page(params, n, fields) for n in numbers))
+            pages = [first, *(table for _, table in rest)]
+            if all(t == total for t, _ in rest) and sum(p.num_rows for p in pages) == total:
                 break
             self.stats.rereads += 1
         else:
             raise self.api.error(
                 f"totalRecords kept changing across {MAX_REREADS} re-reads", HISTORY
             )
-        table = concat_pages([page_to_table(p, fields) for p in pages], fields)
+        table = concat_pages(pages, fields)
         self.stats.records += table.num_rows
         return table
 

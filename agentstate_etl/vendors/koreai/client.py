@@ -15,8 +15,8 @@ import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import KoreJwtAuth
-from agentstate_etl.http import ApiClient, RetryPolicy, expect, iso_utc
-from agentstate_etl.wire import concat_pages, page_to_table
+from agentstate_etl.http import ApiClient, RetryPolicy, iso_utc
+from agentstate_etl.wire import concat_pages
 
 
 def windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
@@ -67,20 +67,24 @@ class KoreAiClient:
     ) -> None:
         await self.api.aclose()
 
-    async def _window(self, start: datetime, end: datetime) -> list:
+    async def _window(
+        self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
+    ) -> pa.Table:
         params = {"fromTimeStamp": iso_utc(start), "toTimeStamp": iso_utc(end)}
-        body = await self.api.request_json("GET", self.path, params=params, auth=self.auth)
-        body = expect(self.api, body, self.path, AgentUpdates=list)
-        self.stats.pages += 1
-        return body["AgentUpdates"]
+        page = await self.api.request_page(
+            self.path, key="AgentUpdates", fields=fields, params=params, auth=self.auth
+        )
+        if page is None:  # unreachable: a 404 is an error here, raised by the API client
+            raise self.api.error("no data (HTTP 404)", self.path, 404)
+        return page[1]
 
     async def fetch_activity(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """Every activity event in `[start, end)`, in time order, API order within a second."""
         parts = await asyncio.gather(
-            *(self._window(a, b) for a, b in windows(start, end, self.max_window))
+            *(self._window(a, b, fields) for a, b in windows(start, end, self.max_window))
         )
-        table = concat_pages([page_to_table(p, fields) for p in parts], fields)
+        table = concat_pages(parts, fields)
         self.stats.records += table.num_rows
         return table
