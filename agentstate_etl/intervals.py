@@ -1,22 +1,24 @@
 """Canonical events → state occurrences owned by one UTC-day partition (SPEC §5, docs/DESIGN.md).
 
-The builder is vectorized over all agents at once: sort, drop repeated records, find each
-occurrence's end (the data's own end, capped by the agent's next event), then clip to the
-partition and the horizon.
+Set work for DuckDB: each vendor's landed records become canonical events through
+`sql/events_<vendor>.sql` (the state mapping joined in as a table), and `sql/intervals.sql`
+sorts, drops repeated records, finds each occurrence's end (the data's own end, capped by the
+agent's next event) and clips to the partition and the horizon, for all agents at once.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from agentstate_etl.canonical import INTERVAL_COLUMNS
+from agentstate_etl.mapping import state_mapping
 
-NAT = np.iinfo(np.int64).min  # numpy's NaT as int64
-NO_END = np.iinfo(np.int64).max  # "not ended yet" while clipping
+SQL_DIR = Path(__file__).with_name("sql")
 
 INTERVAL_SCHEMA = pa.schema(
     [
@@ -54,88 +56,54 @@ def horizon_for(day: date, extracted_at: datetime) -> datetime:
     return min(day_bounds(day)[1], extracted_at)
 
 
-def to_epoch_ms(values: pd.Series) -> np.ndarray:
-    """UTC timestamps as int64 milliseconds (NaT stays NaT's int64 value)."""
-    return values.to_numpy(dtype="datetime64[ms]").astype(np.int64)
+def _connect() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
 
 
-def _same_as_previous(values: np.ndarray) -> np.ndarray:
-    """Row equals the previous row, treating two nulls as equal."""
-    out = np.zeros(len(values), dtype=bool)
-    if len(values) > 1:
-        current, previous = values[1:], values[:-1]
-        out[1:] = (current == previous) | (pd.isna(current) & pd.isna(previous))
-    return out
+def _epoch_ms(moment: datetime) -> int:
+    return int(pd.Timestamp(moment).value // 1_000_000)
+
+
+def interval_table(
+    con: duckdb.DuckDBPyConnection, events: str, day: date, horizon: datetime
+) -> pa.Table:
+    """Occurrences of partition `day` from the relation named `events` (canonical event columns).
+
+    The set work happens in DuckDB (`sql/intervals.sql`); see that file for the rules.
+    """
+    day_start, day_end = day_bounds(day)
+    params = {
+        "d0": _epoch_ms(day_start),
+        "d1": _epoch_ms(day_end),
+        "bound": _epoch_ms(min(day_end, horizon)),
+        "day": day.isoformat(),
+    }
+    sql = (SQL_DIR / "intervals.sql").read_text().replace("FROM events", f"FROM {events}")
+    table = con.sql(sql, params=params).to_arrow_table()
+    return table.cast(INTERVAL_SCHEMA)
 
 
 def build_intervals(events: pd.DataFrame, day: date, horizon: datetime) -> pd.DataFrame:
-    """Occurrences of partition `day`, clipped to `[day, min(day+1, horizon))`.
+    """`interval_table` over a frame of canonical events (EVENT_COLUMNS), as a frame."""
+    with _connect() as con:
+        con.register("events_frame", events)
+        return interval_table(con, "events_frame", day, horizon).to_pandas()
 
-    `events` has the canonical event columns for the whole fetch window (lookback included).
-    Ends come from the data where it states them, capped at the agent's next event; else the
-    next event; else the horizon (then `is_open`). Exact repeats of a record (same agent, time,
-    state, reason and end, consecutive after sorting) count once.
+
+def vendor_intervals(
+    vendor: str, raw_file: Path, tenant_id: str, day: date, horizon: datetime
+) -> pa.Table:
+    """A landed raw Parquet file → the partition's occurrences, via `sql/events_<vendor>.sql`.
+
+    DuckDB reads only the columns it needs; `seq` is the record's row in the file (the API's
+    order), which orders events with equal timestamps.
     """
-    day_start, day_end = day_bounds(day)
-    bound = min(day_end, horizon)
-    d0, d1, b = (int(pd.Timestamp(t).value // 1_000_000) for t in (day_start, day_end, bound))
-
-    ordered = events.sort_values(["agent_id", "start_ts", "seq"], kind="stable")
-    agent = ordered["agent_id"].to_numpy(dtype=object)
-    start = to_epoch_ms(ordered["start_ts"])
-    stated_end = to_epoch_ms(ordered["end_ts"])
-
-    same_agent = _same_as_previous(agent)
-    repeat = same_agent & (start == np.roll(start, 1))
-    for column in ("vendor_state", "reason"):
-        repeat &= _same_as_previous(ordered[column].to_numpy(dtype=object))
-    repeat &= _same_as_previous(stated_end)
-    keep = ~repeat
-    ordered = ordered[keep]
-    agent, start, stated_end = agent[keep], start[keep], stated_end[keep]
-
-    has_next = np.zeros(len(start), dtype=bool)
-    if len(start) > 1:
-        has_next[:-1] = agent[:-1] == agent[1:]
-    next_start = np.where(has_next, np.roll(start, -1), NAT)
-
-    true_end = np.where(stated_end != NAT, stated_end, next_start)
-    capped = (stated_end != NAT) & has_next & (next_start < stated_end)
-    true_end = np.where(capped, next_start, true_end)
-    open_ended = true_end == NAT
-    end_for_clip = np.where(open_ended, NO_END, true_end)
-
-    clipped_start = np.maximum(start, d0)
-    clipped_end = np.minimum(end_for_clip, b)
-    zero_length = (~open_ended) & (true_end == start) & (start >= d0) & (start < d1) & (start <= b)
-    in_partition = (clipped_end > clipped_start) | zero_length
-    clipped_end = np.where(zero_length, start, clipped_end)
-
-    selected = ordered[in_partition]
-    clipped_start = clipped_start[in_partition]
-    clipped_end = clipped_end[in_partition]
-    result = pd.DataFrame(
-        {
-            "vendor": selected["vendor"].to_numpy(dtype=object),
-            "tenant_id": selected["tenant_id"].to_numpy(dtype=object),
-            "agent_id": selected["agent_id"].to_numpy(dtype=object),
-            "agent_name": selected["agent_name"].to_numpy(dtype=object),
-            "state": selected["state"].to_numpy(dtype=object),
-            "vendor_state": selected["vendor_state"].to_numpy(dtype=object),
-            "reason": selected["reason"].to_numpy(dtype=object),
-            "start_ts": pd.to_datetime(clipped_start, unit="ms", utc=True),
-            "end_ts": pd.to_datetime(clipped_end, unit="ms", utc=True),
-            "duration_s": (clipped_end - clipped_start) / 1000.0,
-            "partition_date": day,
-            "is_carry_in": start[in_partition] < d0,
-            "is_open": end_for_clip[in_partition] > b,
-        }
-    )
-    return result.reset_index(drop=True)
-
-
-def intervals_to_arrow(intervals: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(intervals, schema=INTERVAL_SCHEMA, preserve_index=False)
+    with _connect() as con:
+        con.register("state_mapping", state_mapping(vendor).frame())
+        events_sql = (SQL_DIR / f"events_{vendor}.sql").read_text()
+        params = {"tenant_id": tenant_id, "raw_file": str(raw_file)}
+        con.sql(events_sql, params=params).create_view("vendor_events")
+        return interval_table(con, "vendor_events", day, horizon)
 
 
 def find_overlaps(intervals: pd.DataFrame) -> pd.DataFrame:

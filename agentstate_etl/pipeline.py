@@ -16,17 +16,12 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agentstate_etl import lake
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.errors import ConfigError, ValidationError
-from agentstate_etl.intervals import (
-    build_intervals,
-    day_bounds,
-    fetch_window,
-    horizon_for,
-    intervals_to_arrow,
-)
+from agentstate_etl.intervals import day_bounds, fetch_window, horizon_for, vendor_intervals
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, vendor_config
 from agentstate_etl.validation import QUARANTINE_COLUMNS, Split, split_valid
@@ -179,31 +174,42 @@ def land_raw(
 
 def land_intervals(vendor: str, day: date, settings: Settings) -> IntervalLanding:
     """Canonical occurrences of the partition, from its landed raw records alone."""
-    spec = vendor_spec(vendor)
-    raw = lake.read_partition(settings.lake, lake.RAW, vendor, day)
     metadata = lake.read_metadata(settings.lake, lake.RAW, vendor, day)
     extracted_at = datetime.fromisoformat(metadata[EXTRACTED_AT])
-    events = spec.to_events(raw.to_pandas(), metadata[TENANT_ID])
-    intervals = build_intervals(events, day, horizon_for(day, extracted_at))
+    raw_file = lake.partition_file(settings.lake, lake.RAW, vendor, day)
+    intervals = vendor_intervals(
+        vendor, raw_file, metadata[TENANT_ID], day, horizon_for(day, extracted_at)
+    )
     path = lake.partition_file(settings.lake, lake.INTERVALS, vendor, day)
-    lake.write_tables([(intervals_to_arrow(intervals), path, None)])
-    unknown = intervals[intervals["state"] == UNKNOWN]
+    lake.write_tables([(intervals, path, None)])
+    by_state = intervals.group_by("state").aggregate([("duration_s", "sum")])
+    unknown = intervals.filter(pc.equal(intervals.column("state"), UNKNOWN))
+    unknown_counts = unknown.group_by("vendor_state").aggregate([("vendor_state", "count")])
     return IntervalLanding(
         vendor=vendor,
         day=day,
-        rows=len(intervals),
+        rows=intervals.num_rows,
         path=path,
         seconds_by_state={
             str(k): round(float(v), 3)
-            for k, v in intervals.groupby("state")["duration_s"].sum().items()
+            for k, v in zip(
+                by_state.column("state").to_pylist(),
+                by_state.column("duration_s_sum").to_pylist(),
+                strict=True,
+            )
         },
         unknown_vendor_states={
-            str(k): int(v) for k, v in unknown["vendor_state"].value_counts().items()
+            str(k): int(v)
+            for k, v in zip(
+                unknown_counts.column("vendor_state").to_pylist(),
+                unknown_counts.column("vendor_state_count").to_pylist(),
+                strict=True,
+            )
         },
-        carry_in_rows=int(intervals["is_carry_in"].sum()),
-        open_rows=int(intervals["is_open"].sum()),
-        agents=int(intervals["agent_id"].nunique()),
-        preview=intervals.head(10),
+        carry_in_rows=int(pc.sum(intervals.column("is_carry_in")).as_py() or 0),
+        open_rows=int(pc.sum(intervals.column("is_open")).as_py() or 0),
+        agents=int(pc.count_distinct(intervals.column("agent_id")).as_py()),
+        preview=intervals.slice(0, 10).to_pandas(),
     )
 
 

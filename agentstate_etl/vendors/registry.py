@@ -35,7 +35,6 @@ class VendorSpec:
     model: type[pa.DataFrameModel]
     parsed_from: dict[str, str]
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
-    to_events: Callable[[pd.DataFrame, str], pd.DataFrame]
     fetch: Fetch
     zone_variable: str | None = None
 
@@ -125,7 +124,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=cxengage_records.CxEngageRecord,
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
-        to_events=cxengage_records.to_events,
         fetch=_fetch_cxengage,
     ),
     "cxone": VendorSpec(
@@ -135,7 +133,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=cxone_records.CxOneRecord,
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
-        to_events=cxone_records.to_events,
         fetch=_fetch_cxone,
     ),
     "koreai": VendorSpec(
@@ -145,7 +142,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=koreai_records.KoreAiEvent,
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
-        to_events=koreai_records.to_events,
         fetch=_fetch_koreai,
         zone_variable="KOREAI_TIMEZONE",
     ),

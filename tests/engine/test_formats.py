@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import orjson
 import pandas as pd
 import pytest
 
+from agentstate_etl.intervals import vendor_intervals
 from agentstate_etl.mapping import state_mapping
 from agentstate_etl.timestamps import parse_iso_utc, parse_koreai_event_time
 from agentstate_etl.validation import split_valid
@@ -38,7 +39,9 @@ def test_koreai_event_time(text: str, zone: str, expected: str | None) -> None:
 
 
 def test_koreai_fall_back_hour_resolved_from_event_order() -> None:
-    times = pd.Series(["11/1/2026 1:30:00", "11/1/2026 1:45:00", "11/1/2026 1:10:00", "11/1/2026 1:20:00"])
+    times = pd.Series(
+        ["11/1/2026 1:30:00", "11/1/2026 1:45:00", "11/1/2026 1:10:00", "11/1/2026 1:20:00"]
+    )
     parsed = parse_koreai_event_time(times, "America/New_York")
     assert [t.isoformat() for t in parsed] == [
         "2026-11-01T05:30:00+00:00",
@@ -97,8 +100,13 @@ def _cxengage_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_validation_quarantines_each_bad_record_with_its_reason() -> None:
-    good = {"eventId": "e1", "agentId": "a1", "state": "ready", "start": "2026-01-02T10:00:00.000Z",
-            "end": "2026-01-02T10:01:00.000Z"}
+    good = {
+        "eventId": "e1",
+        "agentId": "a1",
+        "state": "ready",
+        "start": "2026-01-02T10:00:00.000Z",
+        "end": "2026-01-02T10:01:00.000Z",
+    }
     rows = [
         good,
         {**good, "eventId": "e2", "agentId": None, "agentName": "JUNK-1"},
@@ -109,14 +117,22 @@ def test_validation_quarantines_each_bad_record_with_its_reason() -> None:
         {**good, "eventId": "e7", "state": "training-mode"},  # unknown state: kept, not quarantined
     ]
     split = split_valid(
-        _cxengage_frame(rows), cxengage.CxEngageRecord, vendor="cxengage", tenant_id="t",
-        partition_date=date(2026, 1, 2), raw_fields=list(cxengage.RAW_FIELDS),
+        _cxengage_frame(rows),
+        cxengage.CxEngageRecord,
+        vendor="cxengage",
+        tenant_id="t",
+        partition_date=date(2026, 1, 2),
+        raw_fields=list(cxengage.RAW_FIELDS),
         parsed_from=cxengage.PARSED_FROM,
     )
     assert split.valid["eventId"].tolist() == ["e1", "e7"]
     assert "_wire_error" not in split.valid.columns
-    reasons = {orjson.loads(r)["eventId"]: reason for r, reason in
-               zip(split.quarantine["raw_record"], split.quarantine["reason"], strict=True)}
+    reasons = {
+        orjson.loads(r)["eventId"]: reason
+        for r, reason in zip(
+            split.quarantine["raw_record"], split.quarantine["reason"], strict=True
+        )
+    }
     assert reasons == {
         "e2": "missing_required:agentId",
         "e3": "end_before_start",
@@ -127,10 +143,31 @@ def test_validation_quarantines_each_bad_record_with_its_reason() -> None:
     assert split.quarantine_rate == pytest.approx(5 / 7)
 
 
-def test_koreai_events_keep_api_order() -> None:
-    frame = koreai.parse(pd.DataFrame({
-        "AgentId": ["a", "a", "a"], "EventTime": ["1/2/2026 8:00:01"] * 3,
-        "Activity": ["acw", "ready", "busy"], "ReasonCode": [None, None, None]}).astype(object), "UTC")
-    events = koreai.to_events(frame, "acct")
-    assert events["seq"].tolist() == [0, 1, 2]
-    assert events["state"].tolist() == ["ACW", "READY", "BUSY"]
+def test_koreai_same_second_events_keep_api_order_through_the_landed_file(tmp_path) -> None:  # noqa: ANN001
+    frame = koreai.parse(
+        pd.DataFrame(
+            {
+                "AgentId": ["a", "a", "a", "a"],
+                "EventTime": [
+                    "1/2/2026 8:00:01",
+                    "1/2/2026 8:00:01",
+                    "1/2/2026 8:00:01",
+                    "1/2/2026 9:00:00",
+                ],
+                "Activity": ["acw", "ready", "notready", "logout"],
+                "ReasonCode": [None, None, "LUNCH", None],
+            }
+        ).astype(object),
+        "UTC",
+    )
+    raw_file = tmp_path / "raw.parquet"
+    frame.to_parquet(raw_file)
+    day = date(2026, 1, 2)
+    intervals = vendor_intervals("koreai", raw_file, "acct", day, datetime(2026, 1, 3, tzinfo=UTC))
+    rows = intervals.select(["state", "reason", "duration_s", "tenant_id"]).to_pylist()
+    assert rows == [
+        {"state": "ACW", "reason": None, "duration_s": 0.0, "tenant_id": "acct"},
+        {"state": "READY", "reason": None, "duration_s": 0.0, "tenant_id": "acct"},
+        {"state": "NOT_READY", "reason": "LUNCH", "duration_s": 3599.0, "tenant_id": "acct"},
+        {"state": "LOGGED_OUT", "reason": None, "duration_s": 54000.0, "tenant_id": "acct"},
+    ]

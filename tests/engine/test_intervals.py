@@ -44,25 +44,50 @@ def events(rows: list[tuple], vendor: str = "v") -> pd.DataFrame:
 
 def spans(result: pd.DataFrame) -> list[tuple]:
     return [
-        (r.agent_id, r.state, r.start_ts.isoformat(), r.end_ts.isoformat(), r.duration_s,
-         r.is_carry_in, r.is_open)
+        (
+            r.agent_id,
+            r.state,
+            r.start_ts.isoformat(),
+            r.end_ts.isoformat(),
+            r.duration_s,
+            r.is_carry_in,
+            r.is_open,
+        )
         for r in result.itertuples()
     ]
 
 
 def test_carry_in_from_lookback_and_split_at_midnight() -> None:
     result = build_intervals(
-        events([
-            ("a", "2026-01-01T22:00:00.250Z", "READY", None, None),
-            ("a", "2026-01-02T01:00:00Z", "BUSY", None, None),
-            ("a", "2026-01-02T23:30:00Z", "ACW", None, "2026-01-03T00:10:00Z"),
-        ]),
+        events(
+            [
+                ("a", "2026-01-01T22:00:00.250Z", "READY", None, None),
+                ("a", "2026-01-02T01:00:00Z", "BUSY", None, None),
+                ("a", "2026-01-02T23:30:00Z", "ACW", None, "2026-01-03T00:10:00Z"),
+            ]
+        ),
         DAY,
         FAR,
     )
     assert spans(result) == [
-        ("a", "READY", "2026-01-02T00:00:00+00:00", "2026-01-02T01:00:00+00:00", 3600.0, True, False),
-        ("a", "BUSY", "2026-01-02T01:00:00+00:00", "2026-01-02T23:30:00+00:00", 81000.0, False, False),
+        (
+            "a",
+            "READY",
+            "2026-01-02T00:00:00+00:00",
+            "2026-01-02T01:00:00+00:00",
+            3600.0,
+            True,
+            False,
+        ),
+        (
+            "a",
+            "BUSY",
+            "2026-01-02T01:00:00+00:00",
+            "2026-01-02T23:30:00+00:00",
+            81000.0,
+            False,
+            False,
+        ),
         ("a", "ACW", "2026-01-02T23:30:00+00:00", "2026-01-03T00:00:00+00:00", 1800.0, False, True),
     ]
 
@@ -73,24 +98,36 @@ def test_open_occurrence_stops_at_the_extraction_horizon() -> None:
         events([("a", "2026-01-02T10:00:00Z", "READY", None, None)]), DAY, horizon
     )
     assert spans(result) == [
-        ("a", "READY", "2026-01-02T10:00:00+00:00", "2026-01-02T12:00:00.500000+00:00", 7200.5, False, True)
+        (
+            "a",
+            "READY",
+            "2026-01-02T10:00:00+00:00",
+            "2026-01-02T12:00:00.500000+00:00",
+            7200.5,
+            False,
+            True,
+        )
     ]
 
 
 def test_stated_end_wins_over_next_event_but_never_overlaps_it() -> None:
     result = build_intervals(
-        events([
-            # CXone-like: duration says 10:00:30, next event at 10:01 → gap, not READY time
-            ("a", "2026-01-02T10:00:00Z", "READY", None, "2026-01-02T10:00:30Z"),
-            # stated end overruns the next event → capped at the next event
-            ("a", "2026-01-02T10:01:00Z", "BUSY", None, "2026-01-02T10:09:00Z"),
-            ("a", "2026-01-02T10:05:00Z", "ACW", None, "2026-01-02T10:06:00Z"),
-        ]),
+        events(
+            [
+                # CXone-like: duration says 10:00:30, next event at 10:01 → gap, not READY time
+                ("a", "2026-01-02T10:00:00Z", "READY", None, "2026-01-02T10:00:30Z"),
+                # stated end overruns the next event → capped at the next event
+                ("a", "2026-01-02T10:01:00Z", "BUSY", None, "2026-01-02T10:09:00Z"),
+                ("a", "2026-01-02T10:05:00Z", "ACW", None, "2026-01-02T10:06:00Z"),
+            ]
+        ),
         DAY,
         FAR,
     )
     assert [(s, d) for _, s, _, _, d, _, _ in spans(result)] == [
-        ("READY", 30.0), ("BUSY", 240.0), ("ACW", 60.0)
+        ("READY", 30.0),
+        ("BUSY", 240.0),
+        ("ACW", 60.0),
     ]
     assert not result["is_open"].any()
 
@@ -104,7 +141,9 @@ def test_duplicates_count_once_and_out_of_order_rows_are_sorted() -> None:
     ]
     result = build_intervals(events(rows), DAY, FAR)
     assert [(s, d) for _, s, _, _, d, _, _ in spans(result)] == [
-        ("READY", 3600.0), ("BUSY", 3600.0), ("LOGGED_OUT", 43200.0)
+        ("READY", 3600.0),
+        ("BUSY", 3600.0),
+        ("LOGGED_OUT", 43200.0),
     ]
 
 
@@ -118,7 +157,10 @@ def test_same_second_events_keep_api_order_and_zero_length_rows() -> None:
     ]
     result = build_intervals(events(rows), DAY, FAR)
     assert [(s, d) for _, s, _, _, d, _, _ in spans(result)][:4] == [
-        ("ACW", 300.0), ("READY", 0.0), ("BUSY", 0.0), ("READY", 60.0)
+        ("ACW", 300.0),
+        ("READY", 0.0),
+        ("BUSY", 0.0),
+        ("READY", 60.0),
     ]
 
 
@@ -131,7 +173,8 @@ def test_zero_length_at_partition_edges() -> None:
     ]
     result = build_intervals(events(rows), DAY, FAR)
     assert [(s, d, c, o) for _, s, _, _, d, c, o in spans(result)] == [
-        ("BUSY", 0.0, False, False), ("ACW", 86400.0, False, False)
+        ("BUSY", 0.0, False, False),
+        ("ACW", 86400.0, False, False),
     ]
 
 
@@ -139,7 +182,12 @@ def test_unknown_state_is_kept() -> None:
     result = build_intervals(
         events([("a", "2026-01-02T10:00:00Z", "UNKNOWN", None, "2026-01-02T10:00:01.5Z")]), DAY, FAR
     )
-    assert spans(result)[0][1:5] == ("UNKNOWN", "2026-01-02T10:00:00+00:00", "2026-01-02T10:00:01.500000+00:00", 1.5)
+    assert spans(result)[0][1:5] == (
+        "UNKNOWN",
+        "2026-01-02T10:00:00+00:00",
+        "2026-01-02T10:00:01.500000+00:00",
+        1.5,
+    )
 
 
 def test_nothing_seen_means_no_rows() -> None:
@@ -166,8 +214,15 @@ def test_properties_no_overlap_inside_partition_durations_add_up(
     base = pd.Timestamp(D0)
     frame = events(
         [
-            (agent, (base + pd.Timedelta(milliseconds=t)).isoformat(), state, None,
-             None if length is None else (base + pd.Timedelta(milliseconds=t + length)).isoformat())
+            (
+                agent,
+                (base + pd.Timedelta(milliseconds=t)).isoformat(),
+                state,
+                None,
+                None
+                if length is None
+                else (base + pd.Timedelta(milliseconds=t + length)).isoformat(),
+            )
             for agent, t, state, length in rows
         ]
     )
@@ -186,5 +241,7 @@ def test_properties_no_overlap_inside_partition_durations_add_up(
         assert covered <= (bound - pd.Timestamp(D0)).total_seconds() + 1e-9
         # An agent with an event before the bound and open-ended events covers to the bound.
         agent_events = frame[frame["agent_id"] == agent]
-        if (agent_events["end_ts"].isna()).all() and (agent_events["start_ts"] <= pd.Timestamp(D0)).any():
+        if (agent_events["end_ts"].isna()).all() and (
+            agent_events["start_ts"] <= pd.Timestamp(D0)
+        ).any():
             assert covered == pytest.approx((bound - pd.Timestamp(D0)).total_seconds())

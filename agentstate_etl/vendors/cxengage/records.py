@@ -7,8 +7,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
-from agentstate_etl.mapping import state_mapping
-from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
+from agentstate_etl.timestamps import parse_iso_utc
 
 VENDOR = "cxengage"
 _S = pa_arrow.string()
@@ -62,22 +61,3 @@ def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
     frame["start_ts"] = parse_iso_utc(frame["start"])
     frame["end_ts"] = parse_iso_utc(frame["end"])
     return frame
-
-
-def to_events(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
-    mapping = state_mapping(VENDOR)
-    vendor_state = valid["state"].astype(object)
-    return pd.DataFrame(
-        {
-            "vendor": VENDOR,
-            "tenant_id": tenant_id,
-            "agent_id": valid["agentId"].astype(object),
-            "agent_name": valid["agentName"].astype(object),
-            "vendor_state": vendor_state,
-            "state": mapping.canonical(vendor_state),
-            "reason": mapping.reasons(vendor_state, valid["reasonName"].astype(object)),
-            "start_ts": valid["start_ts"].astype(UTC_MS),
-            "end_ts": valid["end_ts"].astype(UTC_MS),
-            "seq": range(len(valid)),
-        }
-    )

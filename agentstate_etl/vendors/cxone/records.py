@@ -71,28 +71,6 @@ def parse_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def to_events(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
-    """`duration` states the end (ms after the event) where the vendor knows it."""
-    mapping = state_mapping(VENDOR)
-    vendor_state = valid["state"].astype(object)
-    start = valid["start_ts"].astype(UTC_MS)
-    duration = pd.to_timedelta(valid["duration"], unit="ms")
-    return pd.DataFrame(
-        {
-            "vendor": VENDOR,
-            "tenant_id": tenant_id,
-            "agent_id": valid["agentId"].astype(object),
-            "agent_name": valid["agentName"].astype(object),
-            "vendor_state": vendor_state,
-            "state": mapping.canonical(vendor_state),
-            "reason": mapping.reasons(vendor_state, valid["subState"].astype(object)),
-            "start_ts": start,
-            "end_ts": (start + duration).astype(UTC_MS),
-            "seq": range(len(valid)),
-        }
-    )
-
-
 def summary_to_canonical(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
     """Summary intervals with canonical states, ready for reconciliation."""
     mapping = state_mapping(VENDOR, "summary")

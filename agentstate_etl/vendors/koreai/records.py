@@ -7,8 +7,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
-from agentstate_etl.mapping import state_mapping
-from agentstate_etl.timestamps import UTC_MS, parse_koreai_event_time
+from agentstate_etl.timestamps import parse_koreai_event_time
 
 VENDOR = "koreai"
 _S = pa_arrow.string()
@@ -35,23 +34,3 @@ class KoreAiEvent(pa.DataFrameModel):
 def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
     frame["start_ts"] = parse_koreai_event_time(frame["EventTime"], zone)
     return frame
-
-
-def to_events(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
-    """Events carry no end: each lasts until the agent's next event (API order breaks ties)."""
-    mapping = state_mapping(VENDOR)
-    vendor_state = valid["Activity"].astype(object)
-    return pd.DataFrame(
-        {
-            "vendor": VENDOR,
-            "tenant_id": tenant_id,
-            "agent_id": valid["AgentId"].astype(object),
-            "agent_name": None,
-            "vendor_state": vendor_state,
-            "state": mapping.canonical(vendor_state),
-            "reason": mapping.reasons(vendor_state, valid["ReasonCode"].astype(object)),
-            "start_ts": valid["start_ts"].astype(UTC_MS),
-            "end_ts": pd.Series(pd.NaT, index=valid.index, dtype=UTC_MS),
-            "seq": range(len(valid)),
-        }
-    )
