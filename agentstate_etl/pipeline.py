@@ -24,7 +24,7 @@ from agentstate_etl.errors import ConfigError, ValidationError
 from agentstate_etl.intervals import day_bounds, fetch_window, horizon_for, vendor_intervals
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, vendor_config
-from agentstate_etl.validation import QUARANTINE_COLUMNS, Split, split_valid
+from agentstate_etl.validation import QUARANTINE_COLUMNS, WIRE_ERROR, Split, split_valid
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
 
@@ -109,7 +109,10 @@ def _quarantine_table(split: Split) -> pa.Table:
 def _validate(
     spec: VendorSpec, table: pa.Table, config: dict[str, str], day: date
 ) -> tuple[pd.DataFrame, Split]:
-    frame = spec.parse(table.to_pandas(), spec.zone(config))
+    """Only the columns the Pandera model checks go to pandas; the rest stay Arrow."""
+    checked = [c for c in spec.model.to_schema().columns if c not in spec.parsed_from]
+    columns = dict.fromkeys([*checked, *spec.parsed_from.values(), WIRE_ERROR])
+    frame = spec.parse(table.select(list(columns)).to_pandas(), spec.zone(config))
     return frame, split_valid(
         frame,
         spec.model,
@@ -118,6 +121,7 @@ def _validate(
         partition_date=day,
         raw_fields=list(spec.raw_fields),
         parsed_from=spec.parsed_from,
+        raw=table,
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
 
 from agentstate_etl.canonical import BAD_TIMESTAMP, BAD_VALUE, MISSING_REQUIRED
 from agentstate_etl.errors import ValidationError
@@ -62,11 +63,14 @@ def split_valid(
     partition_date: date,
     raw_fields: list[str],
     parsed_from: dict[str, str],
+    raw: pa_arrow.Table | None = None,
 ) -> Split:
     """Validate `frame` (raw fields plus parsed columns) lazily; quarantine the failing rows.
 
     `parsed_from` maps each parsed column (e.g. `start_ts`) to the raw field it came from, so a
     null parse of a present value is reported as `bad_timestamp:<field>`, not as missing.
+    When `raw` (the fetched table, row for row) is given, `frame` needs only the validated
+    columns and quarantined rows are taken from `raw`.
     """
     reasons: dict[object, list[str]] = {}
     if WIRE_ERROR in frame.columns:
@@ -89,10 +93,16 @@ def split_valid(
             existing.extend(r for r in row_reasons if r not in existing)
 
     bad_index = pd.Index(list(reasons.keys()))
-    bad = frame.loc[bad_index, raw_fields] if len(bad_index) else frame.iloc[0:0][raw_fields]
+    if raw is not None:
+        positions = frame.index.get_indexer(bad_index)
+        bad_rows = raw.select(raw_fields).take(pa_arrow.array(positions, pa_arrow.int64()))
+        records = bad_rows.to_pylist()
+    else:
+        bad = frame.loc[bad_index, raw_fields] if len(bad_index) else frame.iloc[0:0][raw_fields]
+        records = bad.to_dict("records")
     raw_records = [
         orjson.dumps({k: (None if pd.isna(v) else v) for k, v in record.items()}).decode()
-        for record in bad.to_dict("records")
+        for record in records
     ]
     quarantine = pd.DataFrame(
         {

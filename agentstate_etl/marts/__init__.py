@@ -62,6 +62,9 @@ class WarehouseBuild:
     reconciliation_status: dict[str, int] = field(default_factory=dict)
 
 
+WAREHOUSE_MEMORY_LIMIT = "512MB"
+
+
 def sql_files() -> list[Path]:
     return sorted(SQL_DIR.glob("*.sql"))
 
@@ -88,6 +91,8 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
     try:
         with duckdb.connect(str(building)) as con:
             con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
+            # memory stays bounded whatever the size of the lake: DuckDB spills beyond this
+            con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
             con.execute(
                 "SET VARIABLE interval_files = ?",
                 [_files_or_empty(interval_files, INTERVAL_SCHEMA, scratch)],
