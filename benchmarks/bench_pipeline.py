@@ -346,7 +346,7 @@ def main() -> None:
         small_now = datetime.combine(small_first + timedelta(days=30), datetime.min.time(), UTC)
         small_args = [
             "--agents",
-            "100" if not args.quick else "20",
+            "300" if not args.quick else "20",
             "--start",
             (small_first - timedelta(days=1)).isoformat(),
             "--now",
@@ -436,7 +436,7 @@ def report(
             f"`{command}`: {agents} agents; agentstate and ceiling rows over {days} days "
             f"(each day plus its 12 h lookback), memory rows over 1 and {long_days} days, dlt over "
             f"4 hours and naive over 24 hours of the same endpoint, Dagster vs engine over 30 "
-            f"days of 100 agents.\n\n{text}\n"
+            f"days of 300 agents.\n\n{text}\n"
         )
 
 
