@@ -52,7 +52,13 @@ class OAuthClientCredentials:
             basic=(self.client_id, self.client_secret),
         )
         body = expect(self.api, body, self.token_url, access_token=str)
-        expires_in = float(body.get("expires_in") or 3600)
+        expires_in = body.get("expires_in", 3600)  # RFC 6749 only recommends it
+        if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):
+            raise self.api.error(
+                f"unexpected token payload: expires_in is {type(expires_in).__name__}",
+                self.token_url,
+            )
+        expires_in = max(float(expires_in), 0.0)
         self._token = body["access_token"]
         # renew a minute early, or half-way through a short-lived token
         self._renew_at = asked_at + max(expires_in - 60, expires_in * 0.5)

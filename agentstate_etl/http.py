@@ -8,10 +8,11 @@ vendor, the partition and the URL, never a credential (those travel in headers o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -59,6 +60,17 @@ class AuthHook(Protocol):
     async def headers(self) -> dict[str, str]: ...
 
     async def unauthorized(self, sent: dict[str, str]) -> None: ...
+
+
+T = TypeVar("T")
+
+
+class RequestRejected(VendorError):
+    """A 4xx the API will answer the same way again; `detail` is its (trimmed) body."""
+
+    def __init__(self, message: str, *, detail: str, **where: Any) -> None:
+        super().__init__(message, **where)
+        self.detail = detail
 
 
 class _Retryable(Exception):
@@ -128,9 +140,12 @@ class ApiClient:
         if isinstance(error, _Retryable) and error.response.status_code == 429:
             header = error.response.headers.get("Retry-After", "")
             try:
-                return min(max(float(header), 0.0), self.policy.max_retry_after_s)
-            except ValueError:
+                seconds = float(header)
+            except ValueError:  # an HTTP date, or garbage: our own backoff
                 return backoff
+            if math.isnan(seconds):
+                return backoff
+            return min(max(seconds, 0.0), self.policy.max_retry_after_s)
         return backoff
 
     def _count_retry(self, state: RetryCallState) -> None:
@@ -235,8 +250,32 @@ class ApiClient:
             )
         if status >= 400:
             text = response.text[:200].replace("\n", " ")
-            raise self.error(f"request rejected: {text}", url, status)
+            raise RequestRejected(
+                f"request rejected: {text}",
+                detail=text,
+                vendor=self.vendor,
+                url=safe_url(url),
+                partition=self.partition,
+                status=status,
+            )
         return response
+
+
+async def gather_all(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Results in call order; the first failure cancels the calls still running and is raised.
+
+    A TaskGroup rather than `asyncio.gather`, so a failed page does not leave its siblings
+    retrying against a client that is about to close.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except BaseExceptionGroup as failed:
+        first = failed.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [task.result() for task in tasks]
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

@@ -21,40 +21,58 @@ import pyarrow.json as pa_json
 from agentstate_etl.canonical import BAD_VALUE
 from agentstate_etl.validation import WIRE_ERROR
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
 
 def _convert(value: Any, kind: pa.DataType) -> tuple[Any, bool]:
-    """(converted value, ok) for one value that the fast path could not convert."""
+    """(converted value, ok) for one value the columnar paths could not convert.
+
+    A number where text is expected is fine (ids sent as integers); text, a boolean or an
+    object where a number is expected is not: the vendor's format changed, so the row is
+    flagged rather than guessed at.
+    """
     if value is None:
         return None, True
     if pa.types.is_string(kind):
         if isinstance(value, str):
             return value, True
         if isinstance(value, list | dict):
-            return orjson.dumps(value).decode(), True
-        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                return orjson.dumps(value).decode(), True
+            except (orjson.JSONEncodeError, TypeError):
+                return None, False
+        if _number(value):
             return str(value), True
         return None, False
     if pa.types.is_integer(kind):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value, True
         if isinstance(value, float) and value.is_integer():
-            return int(value), True
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value, True) if INT64_MIN <= value <= INT64_MAX else (None, False)
         return None, False
     if pa.types.is_floating(kind):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value), True
+        if _number(value):
+            try:
+                return float(value), True
+            except OverflowError:
+                return None, False
         return None, False
     return None, False
 
 
 def _column(name: str, values: list[Any], kind: pa.DataType, errors: list[str | None]) -> pa.Array:
+    """One column of `kind`: columnar when every value converts, else value by value."""
     try:
-        return pa.array(values, type=kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    try:  # e.g. integer ids where strings are expected
-        return pa.array(values).cast(kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # inferred first, so the same rules apply as to a page Arrow parsed
+        inferred = pa.array(values)
+        if pa.types.is_floating(inferred.type) and any(type(v) is bool for v in values):
+            raise pa.ArrowInvalid("booleans among numbers")  # inference took False as 0.0
+        return _arrow_column(inferred, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         pass
     converted = []
     for row, value in enumerate(values):
@@ -95,27 +113,60 @@ class PageShapeError(ValueError):
     """The page is not an object holding a list of records under the expected key."""
 
 
+def _json_faithful(values: pa.Array) -> bool:
+    """Whether `to_pylist()` gives back what was sent: Arrow infers ISO-looking text as
+    timestamps and fills keys missing from some objects with nulls, so those go value by value.
+    """
+    kind = values.type
+    if pa.types.is_temporal(kind):
+        return False
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _json_faithful(values.flatten())
+    if pa.types.is_struct(kind):
+        children = values.flatten()  # a null object makes its fields null too: conservative
+        return all(child.null_count == 0 and _json_faithful(child) for child in children)
+    return True
+
+
 def _arrow_column(values: pa.Array, kind: pa.DataType) -> pa.Array:
+    """Values as Arrow parsed or inferred them, as `kind`, or ArrowInvalid to go value by value.
+
+    Casts that would change what the vendor sent are refused: text to numbers, booleans to
+    anything, floats to text (`1e3` would read `1000`) and timestamps Arrow inferred from
+    text (`...T05:06:07Z` would come back as `... 05:06:07`).
+    """
     if values.type == kind:
         return values
-    if pa.types.is_null(values.type):
+    source = values.type
+    if pa.types.is_null(source):
         return pa.nulls(len(values), kind)
-    nested = pa.types.is_nested(values.type)
-    only_empty_lists = (
-        pa.types.is_list(values.type)
-        and values.null_count == 0
-        and pc.max(pc.list_value_length(values)).as_py() in (0, None)
-    )
-    if only_empty_lists and pa.types.is_string(kind):
-        return pa.array(["[]"] * len(values), type=kind)
-    if nested and pa.types.is_string(kind):
+    if pa.types.is_nested(source):
+        if not pa.types.is_string(kind):
+            raise pa.ArrowInvalid(f"{source} is not {kind}")
+        only_empty_lists = (
+            pa.types.is_list(source)
+            and values.null_count == 0
+            and pc.max(pc.list_value_length(values)).as_py() in (0, None)
+        )
+        if only_empty_lists:
+            return pa.array(["[]"] * len(values), type=kind)
+        if not _json_faithful(values):
+            raise pa.ArrowInvalid(f"{source} would not round-trip as JSON")
         return pa.array(
             [None if v is None else orjson.dumps(v).decode() for v in values.to_pylist()],
             type=kind,
         )
-    if nested or pa.types.is_string(values.type) and not pa.types.is_string(kind):
-        raise pa.ArrowInvalid(f"{values.type} is not {kind}")
-    return values.cast(kind)  # e.g. integer ids to text, int64 to double
+    refused = (
+        pa.types.is_temporal(source)
+        or pa.types.is_boolean(source)
+        or (pa.types.is_string(source) or pa.types.is_large_string(source))
+        and not pa.types.is_string(kind)
+        or pa.types.is_floating(source)
+        and pa.types.is_string(kind)
+    )
+    if refused:
+        raise pa.ArrowInvalid(f"{source} is not {kind}")
+    return values.cast(kind)  # integer ids to text, int64 to double, whole doubles to int64
 
 
 def _arrow_page(body: bytes, key: str, fields: dict[str, pa.DataType]) -> tuple[dict, pa.Table]:
