@@ -8,14 +8,13 @@ keeps the first copy of each `eventId`. Records without an id are kept for quara
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from types import TracebackType
 
 import httpx
 import pyarrow as pa
 
-from agentstate_etl.http import ApiClient, RetryPolicy, expect, iso_utc
+from agentstate_etl.http import ApiClient, RetryPolicy, expect, gather_all, iso_utc
 from agentstate_etl.wire import concat_pages
 
 MAX_REREADS = 5
@@ -81,11 +80,11 @@ class CxEngageClient:
     ) -> list[pa.Table] | None:
         """Every page of the range, or None when the range changed while it was read."""
         total, first = await self._page(start, end, 0, fields)
-        rest = await asyncio.gather(
-            *(
+        rest = await gather_all(
+            [
                 self._page(start, end, o, fields)
                 for o in range(self.page_size, total, self.page_size)
-            )
+            ]
         )
         pages = [first, *(table for _, table in rest)]
         if any(t != total for t, _ in rest) or sum(p.num_rows for p in pages) != total:

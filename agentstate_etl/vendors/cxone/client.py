@@ -6,7 +6,6 @@ History has no record ids; exact repeats are dropped by the interval builder.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -15,7 +14,7 @@ import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import OAuthClientCredentials
-from agentstate_etl.http import ApiClient, RetryPolicy, expect, iso_utc
+from agentstate_etl.http import ApiClient, RetryPolicy, expect, gather_all, iso_utc
 from agentstate_etl.wire import concat_pages, empty_table, page_to_table
 
 HISTORY = "/api/reporting/v2/agent-state-history"
@@ -92,7 +91,7 @@ class CxOneClient:
         for _ in range(MAX_REREADS + 1):
             total, first = await self._history_page(params, 1, fields)
             numbers = range(2, -(-total // self.page_size) + 1)
-            rest = await asyncio.gather(*(self._history_page(params, n, fields) for n in numbers))
+            rest = await gather_all([self._history_page(params, n, fields) for n in numbers])
             pages = [first, *(table for _, table in rest)]
             if all(t == total for t, _ in rest) and sum(p.num_rows for p in pages) == total:
                 break
@@ -128,7 +127,7 @@ class CxOneClient:
         self, agent_ids: list[str], start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """The status-summary intervals of each agent for `[start, end)`, one row per interval."""
-        per_agent = await asyncio.gather(*(self._summary(a, start, end) for a in agent_ids))
+        per_agent = await gather_all([self._summary(str(a), start, end) for a in agent_ids])
         rows = [row for rows in per_agent for row in rows]
         self.stats.records += len(rows)
         return page_to_table(rows, fields)

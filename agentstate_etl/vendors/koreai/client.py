@@ -7,7 +7,7 @@ same second are ordered only by it.
 
 from __future__ import annotations
 
-import asyncio
+import re
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -15,8 +15,12 @@ import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import KoreJwtAuth
-from agentstate_etl.http import ApiClient, RetryPolicy, iso_utc
+from agentstate_etl.http import ApiClient, RequestRejected, RetryPolicy, gather_all, iso_utc
 from agentstate_etl.wire import concat_pages
+
+MIN_WINDOW = timedelta(minutes=1)
+# what a 400 says when the range is over the server's maximum ("range longer than the maximum")
+TOO_LONG = re.compile(r"\b(too long|longer|maximum|exceeds?)\b", re.IGNORECASE)
 
 
 def windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
@@ -70,10 +74,20 @@ class KoreAiClient:
     async def _window(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
+        """One window; halved while the server says it is longer than it allows."""
         params = {"fromTimeStamp": iso_utc(start), "toTimeStamp": iso_utc(end)}
-        page = await self.api.request_page(
-            self.path, key="AgentUpdates", fields=fields, params=params, auth=self.auth
-        )
+        try:
+            page = await self.api.request_page(
+                self.path, key="AgentUpdates", fields=fields, params=params, auth=self.auth
+            )
+        except RequestRejected as rejected:
+            too_long = rejected.status == 400 and TOO_LONG.search(rejected.detail)
+            if not too_long or end - start < 2 * MIN_WINDOW:
+                raise
+            middle = start + (end - start) / 2
+            middle -= timedelta(microseconds=middle.microsecond)  # whole seconds on the wire
+            first = await self._window(start, middle, fields)
+            return concat_pages([first, await self._window(middle, end, fields)], fields)
         if page is None:  # unreachable: a 404 is an error here, raised by the API client
             raise self.api.error("no data (HTTP 404)", self.path, 404)
         return page[1]
@@ -82,8 +96,8 @@ class KoreAiClient:
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """Every activity event in `[start, end)`, in time order, API order within a second."""
-        parts = await asyncio.gather(
-            *(self._window(a, b, fields) for a, b in windows(start, end, self.max_window))
+        parts = await gather_all(
+            [self._window(a, b, fields) for a, b in windows(start, end, self.max_window)]
         )
         table = concat_pages(parts, fields)
         self.stats.records += table.num_rows
