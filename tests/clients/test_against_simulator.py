@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import RetryPolicy
+from agentstate_etl.http import FetchStats, RetryPolicy
 from agentstate_etl.simulator.config import CREDENTIALS, Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import to_ms
@@ -58,7 +58,7 @@ def test_cxengage_returns_each_record_once_despite_late_events_and_faults(
 ) -> None:
     env = server.env()
 
-    async def fetch() -> tuple[pa.Table, object]:
+    async def fetch() -> tuple[pa.Table, FetchStats]:
         async with CxEngageClient(
             env["CXENGAGE_BASE_URL"],
             env["CXENGAGE_TENANT_ID"],
@@ -87,7 +87,7 @@ def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
 ) -> None:
     env = server.env()
 
-    async def fetch() -> tuple[pa.Table, pa.Table, list, object]:
+    async def fetch() -> tuple[pa.Table, pa.Table, list, FetchStats]:
         async with CxOneClient(
             env["CXONE_BASE_URL"],
             env["CXONE_TOKEN_URL"],
@@ -121,7 +121,7 @@ def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
 def test_koreai_splits_windows_and_keeps_api_order(server: SimulatorServer) -> None:
     env = server.env()
 
-    async def fetch() -> tuple[pa.Table, object]:
+    async def fetch() -> tuple[pa.Table, FetchStats]:
         async with KoreAiClient(
             env["KOREAI_BASE_URL"],
             env["KOREAI_ACCOUNT_ID"],
@@ -158,3 +158,48 @@ def test_wrong_credentials_fail_naming_vendor_partition_and_url_without_secrets(
     assert caught.value.status == 401 and "partition=cxengage/2026-03-08" in message
     assert "/wfm/rta" in message and "not-the-password" not in message
     assert CREDENTIALS.cxengage_password not in message
+
+
+def test_koreai_halves_a_window_the_server_says_is_too_long() -> None:
+    config = SimConfig(
+        seed=5,
+        agents=4,
+        start=date(2026, 3, 6),
+        now=NOW,
+        faults=Faults.all(retry_after_s=0),
+        koreai_max_window=timedelta(hours=2),  # the client still asks for 6 h
+    )
+    with SimulatorServer(config) as narrow:
+        env = narrow.env()
+
+        async def fetch() -> tuple[pa.Table, FetchStats]:
+            async with KoreAiClient(
+                env["KOREAI_BASE_URL"],
+                env["KOREAI_ACCOUNT_ID"],
+                env["KOREAI_CLIENT_ID"],
+                env["KOREAI_CLIENT_SECRET"],
+                retry=NO_WAIT,
+            ) as client:
+                return await client.fetch_activity(START, END, koreai.RAW_FIELDS), client.stats
+
+        table, stats = asyncio.run(fetch())
+        assert stats.pages == 6 * 4  # each 6 h window: 3 h, then 1.5 h twice
+        assert rows(table, koreai.RAW_FIELDS) == served(narrow, "koreai", START, END)
+
+
+def test_cxone_history_of_a_range_without_data_is_empty(server: SimulatorServer) -> None:
+    env = server.env()
+
+    async def fetch() -> pa.Table:
+        async with CxOneClient(
+            env["CXONE_BASE_URL"],
+            env["CXONE_TOKEN_URL"],
+            env["CXONE_CLIENT_ID"],
+            env["CXONE_CLIENT_SECRET"],
+            retry=NO_WAIT,
+        ) as client:
+            before = datetime(2026, 1, 1, tzinfo=UTC)  # the simulated world starts in March
+            return await client.fetch_history(before, before + timedelta(days=1), cxone.RAW_FIELDS)
+
+    table = asyncio.run(fetch())
+    assert table.num_rows == 0 and table.column_names == [*cxone.RAW_FIELDS, "_wire_error"]

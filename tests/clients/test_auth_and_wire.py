@@ -7,13 +7,16 @@ import warnings
 
 import httpx
 import jwt
+import orjson
 import pyarrow as pa
+import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from agentstate_etl.auth import KoreJwtAuth, OAuthClientCredentials
+from agentstate_etl.errors import VendorError
 from agentstate_etl.http import ApiClient
 from agentstate_etl.validation import WIRE_ERROR
-from agentstate_etl.wire import page_to_table
+from agentstate_etl.wire import PageShapeError, concat_pages, decode_page, page_to_table
 
 
 class Clock:
@@ -132,3 +135,90 @@ def test_page_to_table_converts_and_flags_bad_values() -> None:
 def test_empty_page_has_the_schema() -> None:
     table = page_to_table([], FIELDS)
     assert table.num_rows == 0 and table.schema.field("duration").type == pa.int64()
+
+
+def test_token_endpoint_with_a_bad_expiry_is_a_vendor_error() -> None:
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "t", "expires_in": "soon"})
+
+    async def go() -> None:
+        api = ApiClient(
+            "cxone",
+            "cxone/2026-03-08",
+            base_url="http://sim",
+            concurrency=1,
+            retry=None,
+            transport=httpx.MockTransport(token_endpoint),
+            timeout_s=5,
+        )
+        try:
+            await OAuthClientCredentials(api, "http://sim/oauth/token", "id", "secret").headers()
+        finally:
+            await api.aclose()
+
+    with pytest.raises(VendorError, match="expires_in is str") as caught:
+        asyncio.run(go())
+    assert caught.value.partition == "cxone/2026-03-08" and "secret" not in str(caught.value)
+
+
+WIRE = {"text": pa.string(), "count": pa.int64(), "seconds": pa.float64(), "nested": pa.string()}
+OK = None
+
+
+@pytest.mark.parametrize(
+    ("record", "expected", "error"),
+    [
+        # text arrives verbatim, even when Arrow would read it as a timestamp or a date
+        ({"text": "2026-03-04T05:06:07Z"}, {"text": "2026-03-04T05:06:07Z"}, OK),
+        ({"text": "2026-03-04"}, {"text": "2026-03-04"}, OK),
+        # numbers where text is expected are ids: kept as text
+        ({"text": 4100001}, {"text": "4100001"}, OK),
+        ({"text": 1.5}, {"text": "1.5"}, OK),
+        ({"text": 2**63}, {"text": "9223372036854775808"}, OK),
+        # whole numbers are integers; integers are floats
+        ({"count": 5000.0, "seconds": 3}, {"count": 5000, "seconds": 3.0}, OK),
+        # nested values become their JSON, keys missing from some objects stay missing
+        (
+            {"nested": [{"a": 1, "t": "2026-03-04T05:06:07Z"}, {"b": None}]},
+            {"nested": '[{"a":1,"t":"2026-03-04T05:06:07Z"},{"b":null}]'},
+            OK,
+        ),
+        ({"nested": []}, {"nested": "[]"}, OK),
+        ({"nested": {"a": [1, 2]}}, {"nested": '{"a":[1,2]}'}, OK),
+        # what the vendor should not send: null, and the row flagged for quarantine
+        ({"count": "5000"}, {}, "bad_value:count:str where int64 expected"),
+        ({"count": 1.5}, {}, "bad_value:count:float where int64 expected"),
+        ({"count": 2**63}, {}, "bad_value:count:int where int64 expected"),
+        ({"count": True}, {}, "bad_value:count:bool where int64 expected"),
+        ({"seconds": False}, {}, "bad_value:seconds:bool where double expected"),
+        ({"seconds": "sixty"}, {}, "bad_value:seconds:str where double expected"),
+        ({"seconds": [60]}, {}, "bad_value:seconds:list where double expected"),
+        ({"text": True}, {}, "bad_value:text:bool where string expected"),
+    ],
+)
+def test_a_value_lands_the_same_whether_arrow_or_orjson_parsed_the_page(
+    record: dict, expected: dict, error: str | None
+) -> None:
+    fine = {"text": "x", "count": 1, "seconds": 1.0, "nested": "[]"}
+    records = [{**fine, "nested": []}, record]  # a good row first: only the second is flagged
+    want = {name: None for name in WIRE} | expected | {WIRE_ERROR: error}
+    body = orjson.dumps({"total": 2, "results": records})
+    head, parsed = decode_page(body, "results", WIRE)
+    assert head == {"total": 2}
+    for table in (parsed, page_to_table(records, WIRE)):
+        assert table.schema == pa.schema([*WIRE.items(), (WIRE_ERROR, pa.string())])
+        assert table.to_pylist() == [{**fine, WIRE_ERROR: None}, want]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"total": 1}', b'{"total": 1, "results": {"a": 1}}', b"[1, 2]", b'{"results": 3}'],
+)
+def test_a_page_without_a_list_of_records_is_a_shape_error(body: bytes) -> None:
+    with pytest.raises(PageShapeError):
+        decode_page(body, "results", WIRE)
+
+
+def test_no_pages_is_an_empty_table_with_the_schema() -> None:
+    table = concat_pages([], WIRE)
+    assert table.num_rows == 0 and table.column_names == [*WIRE, WIRE_ERROR]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import ApiClient, RetryPolicy
+from agentstate_etl.http import ApiClient, RequestRejected, RetryPolicy, gather_all
+from agentstate_etl.vendors.cxengage.client import MAX_REREADS, CxEngageClient
 
 
 class Script:
@@ -152,3 +155,81 @@ def test_401_renews_credentials_once() -> None:
     with pytest.raises(VendorError, match="credentials rejected") as caught:
         run(client(Script(httpx.Response(401)), []), get(auth=auth))
     assert caught.value.status == 401 and auth.renewals == 1
+
+
+@pytest.mark.parametrize("header", ["Wed, 21 Oct 2026 07:28:00 GMT", "nan", "soon"])
+def test_a_retry_after_that_is_not_seconds_falls_back_to_backoff(header: str) -> None:
+    slept: list[float] = []
+    script = Script(
+        httpx.Response(429, headers={"Retry-After": header}), httpx.Response(200, json={})
+    )
+    assert run(client(script, slept), get()) == {}
+    assert len(slept) == 1 and 0 < slept[0] <= 4 + 0.5
+
+
+def test_a_rejected_request_carries_the_body_for_callers_to_act_on() -> None:
+    script = Script(httpx.Response(400, text="range longer than the maximum of 6:00:00"))
+    with pytest.raises(RequestRejected) as caught:
+        run(client(script, []), get())
+    assert caught.value.detail == "range longer than the maximum of 6:00:00"
+    assert isinstance(caught.value, VendorError) and caught.value.status == 400
+
+
+def test_gather_all_keeps_order_and_a_failure_cancels_the_rest() -> None:
+    cancelled: list[int] = []
+
+    async def page(number: int, fail: bool = False) -> int:
+        try:
+            await asyncio.sleep(0 if fail else 0.5)
+        except asyncio.CancelledError:
+            cancelled.append(number)
+            raise
+        if fail:
+            raise VendorError("page failed", vendor="cxone", url="http://api.test/p")
+        return number
+
+    async def ordered() -> list[int]:
+        async def quick(number: int) -> int:
+            await asyncio.sleep(0.001 * (3 - number))
+            return number
+
+        return await gather_all([quick(n) for n in range(3)])
+
+    assert asyncio.run(ordered()) == [0, 1, 2]
+    with pytest.raises(VendorError, match="page failed"):
+        asyncio.run(gather_all([page(1), page(2, fail=True), page(3)]))
+    assert sorted(cancelled) == [1, 3]
+
+
+def test_cxengage_gives_up_when_the_total_never_settles() -> None:
+    """A range that changes on every read: bounded re-reads, then an error naming it."""
+    reads: list[int] = []
+
+    def rta(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        reads.append(offset)
+        total = 3 + len(reads)  # grows with every request
+        rows = [{"eventId": f"e{i}"} for i in range(offset, min(offset + 2, total))]
+        return httpx.Response(200, json={"total": total, "results": rows})
+
+    async def go() -> None:
+        async with CxEngageClient(
+            "http://api.test",
+            "t",
+            "u",
+            "p",
+            partition="cxengage/2026-03-08",
+            page_size=2,
+            transport=httpx.MockTransport(rta),
+        ) as engage:
+            await engage.fetch_intervals(
+                datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC), FIELDS
+            )
+
+    with pytest.raises(VendorError, match="kept changing") as caught:
+        asyncio.run(go())
+    assert caught.value.partition == "cxengage/2026-03-08"
+    assert reads.count(0) == MAX_REREADS + 1
+
+
+FIELDS = {"eventId": pa.string()}
