@@ -151,7 +151,9 @@ def land_raw(
     parsed = [pa.Array.from_pandas(frame[column]) for column in spec.parsed_from]
     raw = pa.Table.from_arrays(
         [*table.select(list(spec.raw_fields)).columns, *parsed], schema=spec.raw_schema()
-    ).filter(pa.array(split.valid_mask))
+    )
+    if not split.valid_mask.all():
+        raw = raw.filter(pa.array(split.valid_mask))
     raw_path = lake.partition_file(settings.lake, lake.RAW, vendor, day)
     quarantine_path = lake.partition_file(settings.lake, lake.QUARANTINE, vendor, day)
     metadata = {

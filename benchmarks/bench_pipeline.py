@@ -328,20 +328,31 @@ def main() -> None:
                 hours,
             )
 
-        print(f"simulator: {agents} agents, {first} + {span} days ...", flush=True)
-        with SimulatorProcess(sim_args) as sim:
-            plan = [
-                job("ceiling", days),
-                job("agentstate-cxengage", days, "engine"),
-                job("agentstate-cxone", days),
-                job("rebuild", days, "engine"),
-                job("dlt", 0, hours=4),
-                job("naive", 0, hours=24),
-                job("memory-1d", 1),
-                job("memory-14d", long_days),
-            ]
-            for item in filter(None, plan):
-                results[item.name] = run_job(item)
+        big_rows = {
+            "ceiling",
+            "agentstate-cxengage",
+            "agentstate-cxone",
+            "rebuild",
+            "dlt",
+            "naive",
+            "memory-1d",
+            "memory-14d",
+        }
+        if not wanted or wanted & big_rows:
+            print(f"simulator: {agents} agents, {first} + {span} days ...", flush=True)
+            with SimulatorProcess(sim_args) as sim:
+                plan = [
+                    job("ceiling", days),
+                    job("agentstate-cxengage", days, "engine"),
+                    job("agentstate-cxone", days),
+                    job("rebuild", days, "engine"),
+                    job("dlt", 0, hours=4),
+                    job("naive", 0, hours=24),
+                    job("memory-1d", 1),
+                    job("memory-14d", long_days),
+                ]
+                for item in filter(None, plan):
+                    results[item.name] = run_job(item)
         small_first = first
         small_now = datetime.combine(small_first + timedelta(days=30), datetime.min.time(), UTC)
         small_args = [
@@ -358,11 +369,20 @@ def main() -> None:
         ]
         if not wanted or wanted & {"engine-30", "dagster-30"}:
             with SimulatorProcess(small_args) as sim:
-                for name in ("engine-30", "dagster-30"):
-                    item = Job(
-                        name, sim.base_url, small_first, 30, small_now.isoformat(), str(home / name)
-                    )
-                    results[name] = run_job(item)
+                # alternated, best of two: a 30-second run on two cores is noisy
+                for attempt in range(2):
+                    for name in ("engine-30", "dagster-30"):
+                        item = Job(
+                            name,
+                            sim.base_url,
+                            small_first,
+                            30,
+                            small_now.isoformat(),
+                            str(home / f"{name}-{attempt}"),
+                        )
+                        result = run_job(item)
+                        if name not in results or result["seconds"] < results[name]["seconds"]:
+                            results[name] = result
     report(results, agents, days, long_days, args)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from agentstate_etl.vendors.koreai.client import KoreAiClient
 
 Fetch = Callable[
     [dict[str, str], datetime, datetime, str, "httpx.AsyncBaseTransport | None"],
-    Awaitable[tuple[pa_arrow.Table, FetchStats]],
+    Coroutine[Any, Any, tuple[pa_arrow.Table, FetchStats]],
 ]
 
 
