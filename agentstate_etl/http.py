@@ -12,7 +12,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 import orjson
@@ -300,3 +300,19 @@ def expect(client: ApiClient, body: Any, url: str, **shape: type) -> dict[str, A
                 url,
             )
     return body
+
+
+class VendorClient:
+    """What every vendor client shares: one `ApiClient`, closed when `async with` ends."""
+
+    api: ApiClient
+
+    @property
+    def stats(self) -> FetchStats:
+        return self.api.stats
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.api.aclose()

@@ -9,18 +9,17 @@ keeps the first copy of each `eventId`. Records without an id are kept for quara
 from __future__ import annotations
 
 from datetime import datetime
-from types import TracebackType
 
 import httpx
 import pyarrow as pa
 
-from agentstate_etl.http import ApiClient, RetryPolicy, expect, gather_all, iso_utc
+from agentstate_etl.http import ApiClient, RetryPolicy, VendorClient, expect, gather_all, iso_utc
 from agentstate_etl.wire import concat_pages
 
 MAX_REREADS = 5
 
 
-class CxEngageClient:
+class CxEngageClient(VendorClient):
     def __init__(
         self,
         base_url: str,
@@ -47,18 +46,6 @@ class CxEngageClient:
         )
         self.path = f"/v1/tenants/{tenant_id}/wfm/rta"
         self.page_size = page_size
-        self.stats = self.api.stats
-
-    async def __aenter__(self) -> CxEngageClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.api.aclose()
 
     async def _page(
         self, start: datetime, end: datetime, offset: int, fields: dict[str, pa.DataType]

@@ -7,14 +7,13 @@ History has no record ids; exact repeats are dropped by the interval builder.
 from __future__ import annotations
 
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import OAuthClientCredentials
-from agentstate_etl.http import ApiClient, RetryPolicy, expect, gather_all, iso_utc
+from agentstate_etl.http import ApiClient, RetryPolicy, VendorClient, expect, gather_all, iso_utc
 from agentstate_etl.wire import concat_pages, empty_table, page_to_table
 
 HISTORY = "/api/reporting/v2/agent-state-history"
@@ -23,7 +22,7 @@ SUMMARY = "/api/v2/reports/agent-status-summary"
 MAX_REREADS = 5
 
 
-class CxOneClient:
+class CxOneClient(VendorClient):
     def __init__(
         self,
         base_url: str,
@@ -49,18 +48,6 @@ class CxOneClient:
         )
         self.auth = OAuthClientCredentials(self.api, token_url, client_id, client_secret)
         self.page_size = page_size
-        self.stats = self.api.stats
-
-    async def __aenter__(self) -> CxOneClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.api.aclose()
 
     async def _get(self, path: str, params: dict[str, Any], not_found_ok: bool = False) -> Any:
         return await self.api.request_json(

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from types import TracebackType
 
 import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import KoreJwtAuth
-from agentstate_etl.http import ApiClient, RequestRejected, RetryPolicy, gather_all, iso_utc
+from agentstate_etl.http import (
+    ApiClient,
+    RequestRejected,
+    RetryPolicy,
+    VendorClient,
+    gather_all,
+    iso_utc,
+)
 from agentstate_etl.wire import concat_pages
 
 MIN_WINDOW = timedelta(minutes=1)
@@ -31,7 +37,7 @@ def windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datet
     return out
 
 
-class KoreAiClient:
+class KoreAiClient(VendorClient):
     def __init__(
         self,
         base_url: str,
@@ -58,18 +64,6 @@ class KoreAiClient:
         self.auth = KoreJwtAuth(client_id, client_secret)
         self.path = f"/agentassist/api/public/analytics/account/{account_id}/agentactivity"
         self.max_window = max_window
-        self.stats = self.api.stats
-
-    async def __aenter__(self) -> KoreAiClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.api.aclose()
 
     async def _window(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
