@@ -1,22 +1,34 @@
 -- Occurrences split at midnights of the report zone (the session TimeZone), so a DST day
 -- has 23 or 25 hours. Zero-length occurrences stay whole, in the day they start.
 -- `began` marks the piece where an occurrence started (it counts as an episode there).
+-- The zone's calendar is computed once (a row per local day) and range-joined to the
+-- occurrences, rather than truncating every timestamp in the zone.
 CREATE TEMP TABLE report_day_pieces AS
-WITH days AS (
-    SELECT i.*,
-           unnest(generate_series(date_trunc('day', i.start_ts),
-                                  date_trunc('day', i.end_ts),
-                                  INTERVAL 1 DAY)) AS local_midnight
-    FROM agent_state_intervals AS i
+WITH calendar AS (
+    SELECT local_midnight, local_midnight + INTERVAL 1 DAY AS next_midnight
+    FROM (
+        SELECT unnest(generate_series(date_trunc('day', min(start_ts)),
+                                      date_trunc('day', max(end_ts)),
+                                      INTERVAL 1 DAY)) AS local_midnight
+        FROM agent_state_intervals
+    )
 ), pieces AS (
-    SELECT vendor, tenant_id, agent_id, state, reason, is_carry_in, start_ts, end_ts,
-           CAST(local_midnight AS DATE) AS day,
-           greatest(start_ts, local_midnight) AS piece_start,
-           least(end_ts, local_midnight + INTERVAL 1 DAY) AS piece_end
-    FROM days
+    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.is_carry_in, i.start_ts,
+           CAST(c.local_midnight AS DATE) AS day,
+           greatest(i.start_ts, c.local_midnight) AS piece_start,
+           least(i.end_ts, c.next_midnight) AS piece_end
+    FROM agent_state_intervals AS i
+    JOIN calendar AS c ON c.local_midnight < i.end_ts AND i.start_ts < c.next_midnight
+    WHERE i.start_ts < i.end_ts
+    UNION ALL
+    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.is_carry_in, i.start_ts,
+           CAST(c.local_midnight AS DATE) AS day, i.start_ts AS piece_start,
+           i.end_ts AS piece_end
+    FROM agent_state_intervals AS i
+    JOIN calendar AS c ON c.local_midnight <= i.start_ts AND i.start_ts < c.next_midnight
+    WHERE i.start_ts = i.end_ts
 )
 SELECT vendor, tenant_id, agent_id, state, reason, day,
        epoch_ms(piece_end) - epoch_ms(piece_start) AS piece_ms,
        (NOT is_carry_in AND piece_start = start_ts) AS began
-FROM pieces
-WHERE piece_end > piece_start OR start_ts = end_ts;
+FROM pieces;
