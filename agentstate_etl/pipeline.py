@@ -163,6 +163,8 @@ def land_raw(
     lake.write_tables(
         [(raw, raw_path, metadata), (_quarantine_table(split), quarantine_path, metadata)]
     )
+    del table, frame, raw
+    pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
     return RawLanding(
         vendor=vendor,
         day=day,

@@ -62,7 +62,7 @@ class WarehouseBuild:
     reconciliation_status: dict[str, int] = field(default_factory=dict)
 
 
-WAREHOUSE_MEMORY_LIMIT = "512MB"
+WAREHOUSE_MEMORY_LIMIT = "128MB"
 
 
 def sql_files() -> list[Path]:
