@@ -335,6 +335,9 @@ class VendorData:
     stream: Stream
     junk: pd.DataFrame
 
+    def __post_init__(self) -> None:
+        self.index_of = {agent.agent_id: agent.index for agent in self.agents}
+
 
 def _agents(vendor: str, count: int, seed: int) -> list[Agent]:
     rng = random.Random(f"{seed}/{vendor}/agents")
@@ -626,10 +629,7 @@ class World:
         return VendorData(agents, timelines, _occurrences(vendor, agents, timelines), stream, junk)
 
     def agent_index(self, vendor: str, agent_id: str) -> int | None:
-        for agent in self.data(vendor).agents:
-            if agent.agent_id == agent_id:
-                return agent.index
-        return None
+        return self.data(vendor).index_of.get(agent_id)
 
     # --- CXone views beyond the history -------------------------------------------------
 
@@ -655,9 +655,13 @@ class World:
         if drift and agent.index == 2:
             return None
         stop = min(end_ms, self.now_ms)
-        ends = [*timeline.starts[1:], self.now_ms][: len(timeline.starts)]
+        # only the occurrences around the window: the one running at its start, and on
+        first = max(bisect_left(timeline.starts, start_ms) - 1, 0)
+        last = bisect_left(timeline.starts, stop)
+        starts = timeline.starts[first:last]
+        ends = [*timeline.starts[first + 1 : last + 1], self.now_ms][: len(starts)]
         intervals: list[list[Any]] = []
-        for start, end, kind in zip(timeline.starts, ends, timeline.kinds, strict=True):
+        for start, end, kind in zip(starts, ends, timeline.kinds[first:last], strict=True):
             lo, hi = max(start, start_ms), min(end, stop)
             if hi > lo or (start == end and start_ms <= start < stop):
                 intervals.append([lo, hi, SUMMARY_STATE[kind]])
