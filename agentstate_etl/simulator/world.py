@@ -680,14 +680,15 @@ class World:
                     [lo, hi - 30_000, "busy"],
                     [hi - 30_000, hi, "acw"],
                 ]
+        bounds = iso_ms(np.array([t for lo, hi, _ in intervals for t in (lo, hi)], dtype=np.int64))
         return [
             {
-                "startTime": iso_one(lo),
-                "endTime": iso_one(hi),
+                "startTime": bounds[2 * n],
+                "endTime": bounds[2 * n + 1],
                 "state": state,
                 "duration": round((hi - lo) / 1000),
             }
-            for lo, hi, state in intervals
+            for n, (lo, hi, state) in enumerate(intervals)
         ]
 
     def snapshot(self) -> list[dict]:
