@@ -666,9 +666,9 @@ class World:
             if hi > lo or (start == end and start_ms <= start < stop):
                 intervals.append([lo, hi, SUMMARY_STATE[kind]])
         if drift and agent.index == 1:
-            first = next((i for i in intervals if i[2] == "available"), None)
-            if first:
-                first[1] += 7_500
+            available = next((i for i in intervals if i[2] == "available"), None)
+            if available:
+                available[1] += 7_500
         if drift and agent.index == ALWAYS_NO_ACW_AGENT:
             position = next(
                 (n for n, i in enumerate(intervals) if i[2] == "busy" and i[1] - i[0] > 30_000),
