@@ -35,6 +35,12 @@ class Split:
         return len(self.quarantine) / self.total if self.total else 0.0
 
 
+def end_not_before_start(df: pd.DataFrame) -> pd.Series:
+    """Row check for models with `start_ts`/`end_ts`: a missing side is reported as such
+    (missing or bad timestamp), not as an end before the start."""
+    return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+
+
 def _row_reasons(
     failures: pd.DataFrame, frame: pd.DataFrame, parsed_from: dict[str, str]
 ) -> dict[object, list[str]]:

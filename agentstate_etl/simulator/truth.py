@@ -159,8 +159,12 @@ def expected_totals(
     as_of: datetime,
 ) -> pd.DataFrame:
     """`mart_state_totals_daily` of one vendor: agent-days with logged-in time."""
+    return _totals(vendor, _daily(world, vendor, days, report_tz, lookback_hours, as_of))
+
+
+def _totals(vendor: str, pieces: list[dict]) -> pd.DataFrame:
     sums: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for piece in _daily(world, vendor, days, report_tz, lookback_hours, as_of):
+    for piece in pieces:
         if piece["state"] != LOGGED_OUT:
             sums[(piece["agent_id"], piece["day"])][piece["state"]] += piece["ms"]
     rows = []
@@ -225,12 +229,10 @@ def expected_acw(
     as_of: datetime,
 ) -> pd.DataFrame:
     """`mart_acw_daily` of one vendor: one row per totals row."""
-    days = list(days)
-    totals = expected_totals(
-        world, vendor, days, report_tz=report_tz, lookback_hours=lookback_hours, as_of=as_of
-    )
+    pieces = _daily(world, vendor, days, report_tz, lookback_hours, as_of)
+    totals = _totals(vendor, pieces)
     episodes: dict[tuple[str, date], int] = defaultdict(int)
-    for piece in _daily(world, vendor, days, report_tz, lookback_hours, as_of):
+    for piece in pieces:
         if piece["state"] == ACW and piece["began"]:
             episodes[(piece["agent_id"], piece["day"])] += 1
     rows = []

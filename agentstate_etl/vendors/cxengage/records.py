@@ -8,6 +8,7 @@ import pyarrow as pa_arrow
 from pandera.typing import Series
 
 from agentstate_etl.timestamps import parse_iso_utc
+from agentstate_etl.validation import end_not_before_start
 
 VENDOR = "cxengage"
 _S = pa_arrow.string()
@@ -49,8 +50,7 @@ class CxEngageRecord(pa.DataFrameModel):
 
     @pa.dataframe_check(name="end_before_start")
     def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
-        # a missing start is reported as such, not as an end before it
-        return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+        return end_not_before_start(df)
 
     class Config:
         strict = False

@@ -9,6 +9,7 @@ from pandera.typing import Series
 
 from agentstate_etl.mapping import state_mapping
 from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
+from agentstate_etl.validation import end_not_before_start
 
 VENDOR = "cxone"
 _S = pa_arrow.string()
@@ -54,7 +55,7 @@ class CxOneSummaryInterval(pa.DataFrameModel):
 
     @pa.dataframe_check(name="end_before_start")
     def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
-        return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+        return end_not_before_start(df)
 
     class Config:
         strict = False
