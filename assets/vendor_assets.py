@@ -14,7 +14,6 @@ import pandas as pd
 
 from agentstate_etl import lake, pipeline
 from agentstate_etl.errors import AgentStateError
-from agentstate_etl.intervals import find_overlaps
 from assets.partitions import daily_partitions, partition_days
 
 T = TypeVar("T")
@@ -26,17 +25,19 @@ class PartitionsFailed(AgentStateError):
     """Some days of a run failed; the message names each one and its cause."""
 
 
-def run_days(context: dg.AssetExecutionContext, what: str, step: Callable[[date], T]) -> list[T]:
+def run_days(
+    context: dg.AssetExecutionContext, what: str, step: Callable[[date], T], workers: int = 1
+) -> list[T]:
     """Run `step` for each day of the run, keep going past failures, then fail naming them."""
     done: list[T] = []
     failures: dict[date, str] = {}
-    for day in partition_days(context):
-        try:
-            done.append(step(day))
+    for day, outcome in pipeline.each_day(step, partition_days(context), workers):
+        if isinstance(outcome, Exception):
+            failures[day] = f"{type(outcome).__name__}: {outcome}"
+            context.log.error(f"{what} {day} failed: {outcome}")
+        else:
+            done.append(outcome)
             context.log.info(f"{what} {day}: landed")
-        except (AgentStateError, OSError, ValueError) as exc:
-            failures[day] = f"{type(exc).__name__}: {exc}"
-            context.log.error(f"{what} {day} failed: {exc}")
     if failures:
         lines = "\n".join(f"  partition {day}: {why}" for day, why in sorted(failures.items()))
         raise PartitionsFailed(f"{what}: {len(failures)} partition(s) failed\n{lines}")
@@ -154,11 +155,12 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
     def state_intervals(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
         landings = run_days(
-            context, intervals_name, lambda day: pipeline.land_intervals(vendor, day, settings)
+            context,
+            intervals_name,
+            lambda day: pipeline.land_intervals(vendor, day, settings),
+            workers=pipeline.INTERVAL_WORKERS,
         )
-        overlaps = pd.concat(
-            [find_overlaps(pd.read_parquet(x.path)) for x in landings], ignore_index=True
-        )
+        overlaps = pd.concat([x.overlaps for x in landings], ignore_index=True)
         unknown: dict[str, int] = {}
         seconds: dict[str, float] = {}
         for landing in landings:

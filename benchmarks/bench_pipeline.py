@@ -102,7 +102,8 @@ def _engine(job: Job, vendor: str) -> int:
 
 
 def _rebuild(job: Job) -> int:
-    """Intervals and marts again from the raw Parquet landed by `agentstate-cxengage`."""
+    """Intervals and marts again from the raw Parquet landed by `agentstate-cxengage`, the way
+    a single-run Dagster backfill of the range rebuilds them (days side by side in threads)."""
     import pyarrow.parquet as pq
 
     from agentstate_etl import lake, pipeline
@@ -110,14 +111,19 @@ def _rebuild(job: Job) -> int:
     from agentstate_etl.settings import Settings
 
     settings = Settings.from_env()
-    records = 0
-    for day in job.day_list():
-        records += pq.read_metadata(
-            lake.partition_file(settings.lake, lake.RAW, "cxengage", day)
-        ).num_rows
-        pipeline.land_intervals("cxengage", day, settings)
+    days = job.day_list()
+    for day, outcome in pipeline.each_day(
+        lambda day: pipeline.land_intervals("cxengage", day, settings),
+        days,
+        pipeline.INTERVAL_WORKERS,
+    ):
+        if isinstance(outcome, Exception):
+            raise SystemExit(f"rebuild of {day} failed: {outcome}")
     build_warehouse(settings)
-    return records
+    return sum(
+        pq.read_metadata(lake.partition_file(settings.lake, lake.RAW, "cxengage", day)).num_rows
+        for day in days
+    )
 
 
 def _dlt(job: Job) -> int:

@@ -14,6 +14,7 @@ import pyarrow as pa_arrow
 
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.http import FetchStats
+from agentstate_etl.intervals import EventSource
 from agentstate_etl.vendors.cxengage import records as cxengage_records
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import records as cxone_records
@@ -35,6 +36,7 @@ class VendorSpec:
     model: type[pa.DataFrameModel]
     parsed_from: dict[str, str]
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
+    events: EventSource
     fetch: Fetch
     zone_variable: str | None = None
 
@@ -124,6 +126,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=cxengage_records.CxEngageRecord,
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
+        events=cxengage_records.EVENTS,
         fetch=_fetch_cxengage,
     ),
     "cxone": VendorSpec(
@@ -133,6 +136,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=cxone_records.CxOneRecord,
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
+        events=cxone_records.EVENTS,
         fetch=_fetch_cxone,
     ),
     "koreai": VendorSpec(
@@ -142,6 +146,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         model=koreai_records.KoreAiEvent,
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
+        events=koreai_records.EVENTS,
         fetch=_fetch_koreai,
         zone_variable="KOREAI_TIMEZONE",
     ),

@@ -163,7 +163,9 @@ def test_koreai_same_second_events_keep_api_order_through_the_landed_file(tmp_pa
     raw_file = tmp_path / "raw.parquet"
     frame.to_parquet(raw_file)
     day = date(2026, 1, 2)
-    intervals = vendor_intervals("koreai", raw_file, "acct", day, datetime(2026, 1, 3, tzinfo=UTC))
+    intervals = vendor_intervals(
+        koreai.EVENTS, raw_file, "acct", day, datetime(2026, 1, 3, tzinfo=UTC)
+    )
     rows = intervals.select(["state", "reason", "duration_s", "tenant_id"]).to_pylist()
     assert rows == [
         {"state": "ACW", "reason": None, "duration_s": 0.0, "tenant_id": "acct"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -229,7 +230,7 @@ def test_properties_no_overlap_inside_partition_durations_add_up(
     horizon = D0 + timedelta(milliseconds=horizon_ms)
     result = build_intervals(frame, DAY, horizon)
     bound = pd.Timestamp(min(D1, horizon))
-    assert find_overlaps(result).empty
+    assert find_overlaps(pa.Table.from_pandas(result)).num_rows == 0
     assert (result["start_ts"] >= pd.Timestamp(D0)).all()
     assert (result["end_ts"] <= bound).all()
     assert (result["end_ts"] >= result["start_ts"]).all()
@@ -245,3 +246,21 @@ def test_properties_no_overlap_inside_partition_durations_add_up(
             agent_events["start_ts"] <= pd.Timestamp(D0)
         ).any():
             assert covered == pytest.approx((bound - pd.Timestamp(D0)).total_seconds())
+
+
+def test_find_overlaps_names_the_row_that_starts_before_its_predecessor_ends() -> None:
+    frame = build_intervals(
+        events(
+            [
+                ("a", "2026-01-02T10:00:00Z", "READY", None, None),
+                ("a", "2026-01-02T11:00:00Z", "BUSY", None, None),
+                ("b", "2026-01-02T10:30:00Z", "READY", None, None),
+            ]
+        ),
+        DAY,
+        FAR,
+    )
+    assert find_overlaps(pa.Table.from_pandas(frame)).num_rows == 0  # touching is not overlapping
+    frame.loc[frame["state"] == "BUSY", "start_ts"] = ts("2026-01-02T10:59:59.999Z")
+    overlapping = find_overlaps(pa.Table.from_pandas(frame)).to_pandas()
+    assert overlapping[["agent_id", "state"]].values.tolist() == [["a", "BUSY"]]

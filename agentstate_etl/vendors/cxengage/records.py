@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
+from agentstate_etl.intervals import EventSource
 from agentstate_etl.timestamps import parse_iso_utc
 from agentstate_etl.validation import end_not_before_start
 
@@ -37,6 +38,15 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "transfers": _S,
 }
 PARSED_FROM = {"start_ts": "start", "end_ts": "end"}
+# an interval states its own end
+EVENTS = EventSource(
+    vendor="cxengage",
+    agent_id="agentId",
+    agent_name="agentName",
+    vendor_state="state",
+    reason="reasonName",
+    end_ts="end_ts",
+)
 
 
 class CxEngageRecord(pa.DataFrameModel):

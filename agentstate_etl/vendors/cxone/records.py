@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
+from agentstate_etl.intervals import EventSource
 from agentstate_etl.mapping import state_mapping
 from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
 from agentstate_etl.validation import end_not_before_start
@@ -22,6 +23,15 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "duration": pa_arrow.int64(),
 }
 PARSED_FROM = {"start_ts": "timestamp"}
+# `duration` (ms until the agent's next event) states the end when known
+EVENTS = EventSource(
+    vendor="cxone",
+    agent_id="agentId",
+    agent_name="agentName",
+    vendor_state="state",
+    reason="subState",
+    duration_ms="duration",
+)
 
 SUMMARY_FIELDS: dict[str, pa_arrow.DataType] = {
     "agentId": _S,

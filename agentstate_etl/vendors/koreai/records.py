@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
+from agentstate_etl.intervals import EventSource
 from agentstate_etl.timestamps import parse_koreai_event_time
 
 VENDOR = "koreai"
@@ -18,6 +19,10 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "ReasonCode": _S,
 }
 PARSED_FROM = {"start_ts": "EventTime"}
+# activity events carry no end: each lasts until the agent's next event
+EVENTS = EventSource(
+    vendor="koreai", agent_id="AgentId", vendor_state="Activity", reason="ReasonCode"
+)
 
 
 class KoreAiEvent(pa.DataFrameModel):
