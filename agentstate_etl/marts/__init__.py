@@ -62,7 +62,7 @@ class WarehouseBuild:
     reconciliation_status: dict[str, int] = field(default_factory=dict)
 
 
-WAREHOUSE_MEMORY_LIMIT = "128MB"
+WAREHOUSE_MEMORY_LIMIT = "256MB"
 
 
 def sql_files() -> list[Path]:
@@ -93,6 +93,8 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
             con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
             # memory stays bounded whatever the size of the lake: DuckDB spills beyond this
             con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
+            # tables are loaded in parallel, in any order; the marts keep their ORDER BY
+            con.execute("SET preserve_insertion_order = false")
             con.execute(
                 "SET VARIABLE interval_files = ?",
                 [_files_or_empty(interval_files, INTERVAL_SCHEMA, scratch)],

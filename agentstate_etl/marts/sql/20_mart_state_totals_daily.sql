@@ -8,7 +8,7 @@ SELECT vendor, tenant_id, agent_id, day,
        coalesce(sum(piece_ms) FILTER (WHERE state = 'ACW'), 0) / 1000.0 AS acw_s,
        coalesce(sum(piece_ms) FILTER (WHERE state = 'UNKNOWN'), 0) / 1000.0 AS unknown_s,
        sum(piece_ms) / 1000.0 AS logged_in_s
-FROM report_day_pieces
+FROM report_day_state_time
 WHERE state <> 'LOGGED_OUT'
 GROUP BY vendor, tenant_id, agent_id, day
 HAVING sum(piece_ms) > 0

@@ -2,8 +2,8 @@
 CREATE TABLE mart_not_ready_reasons_daily AS
 SELECT vendor, tenant_id, agent_id, day, reason,
        sum(piece_ms) / 1000.0 AS not_ready_s,
-       count(*) FILTER (WHERE began) AS episodes
-FROM report_day_pieces
+       sum(episodes)::BIGINT AS episodes
+FROM report_day_state_time
 WHERE state = 'NOT_READY'
 GROUP BY vendor, tenant_id, agent_id, day, reason
 ORDER BY vendor, tenant_id, agent_id, day, reason;

@@ -2,9 +2,9 @@
 -- episodes are ACW occurrences that began that day; the average is NULL without episodes.
 CREATE TABLE mart_acw_daily AS
 WITH episodes AS (
-    SELECT vendor, tenant_id, agent_id, day, count(*) AS acw_episodes
-    FROM report_day_pieces
-    WHERE state = 'ACW' AND began
+    SELECT vendor, tenant_id, agent_id, day, sum(episodes)::BIGINT AS acw_episodes
+    FROM report_day_state_time
+    WHERE state = 'ACW' AND episodes > 0
     GROUP BY vendor, tenant_id, agent_id, day
 )
 SELECT t.vendor, t.tenant_id, t.agent_id, t.day, t.acw_s,

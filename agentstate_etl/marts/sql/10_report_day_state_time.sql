@@ -1,9 +1,11 @@
--- Occurrences split at midnights of the report zone (the session TimeZone), so a DST day
--- has 23 or 25 hours. Zero-length occurrences stay whole, in the day they start.
--- `began` marks the piece where an occurrence started (it counts as an episode there).
+-- Time per agent, report-zone day, state and reason: occurrences are split at midnights of
+-- the report zone (the session TimeZone), so a DST day has 23 or 25 hours, and the pieces
+-- summed in integer milliseconds. Zero-length occurrences stay whole, in the day they start.
+-- `episodes` counts the occurrences that began that day (not carried in).
 -- The zone's calendar is computed once (a row per local day) and range-joined to the
--- occurrences, rather than truncating every timestamp in the zone.
-CREATE TEMP TABLE report_day_pieces AS
+-- occurrences, rather than truncating every timestamp in the zone; the pieces are summed as
+-- they stream, so the marts below read a table of agent-days, not of occurrences.
+CREATE TEMP TABLE report_day_state_time AS
 WITH calendar AS (
     SELECT local_midnight, local_midnight + INTERVAL 1 DAY AS next_midnight
     FROM (
@@ -28,7 +30,8 @@ WITH calendar AS (
     JOIN calendar AS c ON c.local_midnight <= i.start_ts AND i.start_ts < c.next_midnight
     WHERE i.start_ts = i.end_ts
 )
-SELECT vendor, tenant_id, agent_id, state, reason, day,
-       epoch_ms(piece_end) - epoch_ms(piece_start) AS piece_ms,
-       (NOT is_carry_in AND piece_start = start_ts) AS began
-FROM pieces;
+SELECT vendor, tenant_id, agent_id, day, state, reason,
+       sum(epoch_ms(piece_end) - epoch_ms(piece_start))::BIGINT AS piece_ms,
+       count(*) FILTER (WHERE NOT is_carry_in AND piece_start = start_ts) AS episodes
+FROM pieces
+GROUP BY vendor, tenant_id, agent_id, day, state, reason;
