@@ -8,7 +8,9 @@ vendor, the partition and the URL, never a credential (those travel in headers o
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,6 +94,15 @@ def safe_url(url: httpx.URL | str) -> str:
     return str(httpx.URL(str(url)).copy_with(userinfo=b""))
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), built once.
+
+    Building one loads the CA bundle (~40 ms); a client per partition would pay it every day.
+    """
+    return httpx.create_ssl_context()
+
+
 class ApiClient:
     """An httpx client for one vendor and partition, with retries, a concurrency bound and stats."""
 
@@ -124,6 +135,7 @@ class ApiClient:
             transport=transport,
             limits=limits,
             timeout=httpx.Timeout(timeout_s),
+            verify=_ssl_context(),
         )
 
     async def aclose(self) -> None:
