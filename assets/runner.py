@@ -60,7 +60,8 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(dict.fromkeys(messages)) or "the run failed (see the Dagster UI for its logs)"
 
 
-def _instance(settings: Settings) -> dg.DagsterInstance:
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance at $DAGSTER_HOME (default: under AGENTSTATE_HOME), created on first use."""
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def run_backfill(
     from assets.definitions import defs  # after the environment is final
 
     definitions = defs()
-    instance = _instance(settings)
+    instance = dagster_instance(settings)
     report = BackfillReport(days=days)
     tags = {
         "dagster/asset_partition_range_start": days[0].isoformat(),

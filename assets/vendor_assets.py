@@ -28,8 +28,13 @@ class PartitionsFailed(AgentStateError):
 def run_days(
     context: dg.AssetExecutionContext, what: str, step: Callable[[date], T], workers: int = 1
 ) -> list[T]:
-    """Run `step` for each day of the run, keep going past failures, then fail naming them."""
+    """Run `step` for each day of the run, keep going past failures, then fail naming them.
+
+    One log line for the days that landed (each log line is a row in Dagster's event log, and
+    the per-day figures are in the materialization metadata), one per day that failed.
+    """
     done: list[T] = []
+    landed: list[date] = []
     failures: dict[date, str] = {}
     for day, outcome in pipeline.each_day(step, partition_days(context), workers):
         if isinstance(outcome, Exception):
@@ -37,7 +42,9 @@ def run_days(
             context.log.error(f"{what} {day} failed: {outcome}")
         else:
             done.append(outcome)
-            context.log.info(f"{what} {day}: landed")
+            landed.append(day)
+    if landed:
+        context.log.info(f"{what}: {len(landed)} day(s) landed, {landed[0]} .. {landed[-1]}")
     if failures:
         lines = "\n".join(f"  partition {day}: {why}" for day, why in sorted(failures.items()))
         raise PartitionsFailed(f"{what}: {len(failures)} partition(s) failed\n{lines}")
