@@ -12,7 +12,7 @@ ties), then a shift to the next event. The rules, for all agents at once:
 * pieces are clipped to [day start, bound), bound = min(day end, extraction time);
   zero-length occurrences stay, in the day they start.
 
-This was DuckDB SQL (a window over agents); the same rules in numpy run about 3x faster
+This was DuckDB SQL (a window over agents); the same rules in numpy run about 4x faster
 because the sort carries integer codes instead of strings (see benchmarks/RESULTS.md).
 """
 
