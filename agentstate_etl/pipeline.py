@@ -40,12 +40,12 @@ from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
 
 EXTRACTED_AT = "agentstate.extracted_at"
+TENANT_ID = "agentstate.tenant_id"
 T = TypeVar("T")
 # What one partition's failure may raise; `each_day` hands these back instead of stopping.
 DAY_ERRORS = (AgentStateError, OSError, ValueError)
 # Interval building is Arrow/numpy work that releases the GIL: days run side by side in threads.
 INTERVAL_WORKERS = min(4, os.cpu_count() or 1)
-TENANT_ID = "agentstate.tenant_id"
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("vendor", pa.string()),
