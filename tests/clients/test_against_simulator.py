@@ -49,6 +49,23 @@ def served(server: SimulatorServer, vendor: str, start: datetime, end: datetime)
     return [orjson.loads(r) for r in window.page(0, window.total)]
 
 
+def koreai_activity(server: SimulatorServer) -> tuple[pa.Table, FetchStats]:
+    """Kore.ai activity of [START, END) through the real client, and its fetch counters."""
+    env = server.env()
+
+    async def fetch() -> tuple[pa.Table, FetchStats]:
+        async with KoreAiClient(
+            env["KOREAI_BASE_URL"],
+            env["KOREAI_ACCOUNT_ID"],
+            env["KOREAI_CLIENT_ID"],
+            env["KOREAI_CLIENT_SECRET"],
+            retry=NO_WAIT,
+        ) as client:
+            return await client.fetch_activity(START, END, koreai.RAW_FIELDS), client.stats
+
+    return asyncio.run(fetch())
+
+
 def rows(table: pa.Table, fields: dict) -> list[dict]:
     return table.select(list(fields)).to_pylist()
 
@@ -119,19 +136,8 @@ def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
 
 
 def test_koreai_splits_windows_and_keeps_api_order(server: SimulatorServer) -> None:
-    env = server.env()
 
-    async def fetch() -> tuple[pa.Table, FetchStats]:
-        async with KoreAiClient(
-            env["KOREAI_BASE_URL"],
-            env["KOREAI_ACCOUNT_ID"],
-            env["KOREAI_CLIENT_ID"],
-            env["KOREAI_CLIENT_SECRET"],
-            retry=NO_WAIT,
-        ) as client:
-            return await client.fetch_activity(START, END, koreai.RAW_FIELDS), client.stats
-
-    table, stats = asyncio.run(fetch())
+    table, stats = koreai_activity(server)
     assert stats.pages == 6  # 36 h in windows of 6 h
     assert rows(table, koreai.RAW_FIELDS) == served(server, "koreai", START, END)
 
@@ -170,19 +176,7 @@ def test_koreai_halves_a_window_the_server_says_is_too_long() -> None:
         koreai_max_window=timedelta(hours=2),  # the client still asks for 6 h
     )
     with SimulatorServer(config) as narrow:
-        env = narrow.env()
-
-        async def fetch() -> tuple[pa.Table, FetchStats]:
-            async with KoreAiClient(
-                env["KOREAI_BASE_URL"],
-                env["KOREAI_ACCOUNT_ID"],
-                env["KOREAI_CLIENT_ID"],
-                env["KOREAI_CLIENT_SECRET"],
-                retry=NO_WAIT,
-            ) as client:
-                return await client.fetch_activity(START, END, koreai.RAW_FIELDS), client.stats
-
-        table, stats = asyncio.run(fetch())
+        table, stats = koreai_activity(narrow)
         assert stats.pages == 6 * 4  # each 6 h window: 3 h, then 1.5 h twice
         assert rows(table, koreai.RAW_FIELDS) == served(narrow, "koreai", START, END)
 
