@@ -291,6 +291,15 @@ def run_job(job: Job) -> dict:
     return result
 
 
+def simulator_args(agents: int, first: date, now: datetime, vendors: str) -> list[str]:
+    """`agentstate simulate` arguments: history from the day before `first`, seed 7."""
+    start = (first - timedelta(days=1)).isoformat()
+    return [
+        *("--agents", str(agents), "--start", start, "--now", now.isoformat()),
+        *("--seed", "7", "--vendors", vendors),
+    ]
+
+
 def best_of(job: Job, runs: int) -> dict:
     """The fastest of `runs` measurements, with every run's seconds under "runs"."""
     results = [run_job(job) for _ in range(runs)]
@@ -346,18 +355,7 @@ def main() -> None:
     now = datetime.combine(first + timedelta(days=span), datetime.min.time(), UTC) + timedelta(
         minutes=1
     )
-    sim_args = [
-        "--agents",
-        str(agents),
-        "--start",
-        (first - timedelta(days=1)).isoformat(),
-        "--now",
-        now.isoformat(),
-        "--seed",
-        "7",
-        "--vendors",
-        "cxengage,cxone",
-    ]
+    sim_args = simulator_args(agents, first, now, "cxengage,cxone")
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
         home = Path(scratch)
@@ -404,18 +402,7 @@ def main() -> None:
                     results[item.name] = best_of(item, 3 if item.name == "rebuild" else 1)
         small_first = first
         small_now = datetime.combine(small_first + timedelta(days=30), datetime.min.time(), UTC)
-        small_args = [
-            "--agents",
-            str(small_agents),
-            "--start",
-            (small_first - timedelta(days=1)).isoformat(),
-            "--now",
-            small_now.isoformat(),
-            "--seed",
-            "7",
-            "--vendors",
-            "cxengage",
-        ]
+        small_args = simulator_args(small_agents, small_first, small_now, "cxengage")
         if not wanted or wanted & {"engine-30", "dagster-30"}:
             with SimulatorProcess(small_args) as sim:
                 # alternated, best of two: a 30-second run on two cores is noisy
