@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from agentstate_etl.canonical import EVENT_COLUMNS, INTERVAL_COLUMNS, UNKNOWN
+from agentstate_etl.canonical import EVENT_COLUMNS, INTERVAL_COLUMNS
 from agentstate_etl.mapping import state_mapping
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
@@ -144,10 +144,9 @@ def canonical_events(raw: pa.Table, source: EventSource, tenant_id: str) -> pa.T
     known = vendor_state.dictionary.to_pylist()
     vs_codes = _codes(vendor_state)  # lookups below end in a slot for -1 (a null state)
 
-    states = sorted({mapping.states.get(v, UNKNOWN) for v in known} | {UNKNOWN})
-    state_of = np.array(
-        [states.index(mapping.states.get(v, UNKNOWN)) for v in known] + [states.index(UNKNOWN)]
-    )
+    mapped = mapping.canonical(pd.Series([*known, None], dtype=object)).tolist()
+    states = sorted(set(mapped))
+    state_of = np.array([states.index(state) for state in mapped])
 
     given = _dictionary(raw.column(source.reason))
     reasons = given.dictionary.to_pylist()

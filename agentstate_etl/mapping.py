@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from agentstate_etl.canonical import CANONICAL_STATES, UNKNOWN
 from agentstate_etl.errors import ConfigError
@@ -30,19 +29,6 @@ class StateMapping:
     def canonical(self, vendor_states: pd.Series) -> pd.Series:
         """Map vendor states; anything the file does not know becomes UNKNOWN (kept, counted)."""
         return vendor_states.map(self.states).fillna(UNKNOWN).astype(object)
-
-    def frame(self) -> pa.Table:
-        """The mapping as a table (vendor_state, state, default_reason) for SQL joins."""
-        names = list(self.states)
-        return pa.table(
-            {
-                "vendor_state": pa.array(names, pa.string()),
-                "state": pa.array([self.states[n] for n in names], pa.string()),
-                "default_reason": pa.array(
-                    [self.default_reasons.get(n) for n in names], pa.string()
-                ),
-            }
-        )
 
     def reasons(self, vendor_states: pd.Series, given: pd.Series) -> pd.Series:
         """The vendor's reason where it gave one, else the state's default reason (or null)."""
