@@ -18,15 +18,14 @@ because the sort carries integer codes instead of strings (see benchmarks/RESULT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from agentstate_etl.canonical import EVENT_COLUMNS, INTERVAL_COLUMNS
 from agentstate_etl.mapping import state_mapping
@@ -280,15 +279,20 @@ def build_intervals(events: pd.DataFrame, day: date, horizon: datetime) -> pd.Da
 
 
 def vendor_intervals(
-    source: EventSource, raw_file: Path, tenant_id: str, day: date, horizon: datetime
+    source: EventSource,
+    read_raw: Callable[..., pa.Table],
+    tenant_id: str,
+    day: date,
+    horizon: datetime,
 ) -> pa.Table:
-    """A landed raw Parquet file → the partition's occurrences (text as dictionaries).
+    """A landed raw partition → its occurrences (text as dictionaries).
 
-    Only the columns the events need are read, text straight into dictionaries; the file's
-    row order is the API's order.
+    `read_raw(**options)` reads the landed raw table with `pyarrow.parquet.read_table`'s
+    options: only the columns the events need, text straight into dictionaries; the row order
+    is the API's order.
     """
     text = [c for c in source.columns() if c not in ("start_ts", source.end_ts, source.duration_ms)]
-    raw = pq.read_table(raw_file, columns=source.columns(), read_dictionary=text)
+    raw = read_raw(columns=source.columns(), read_dictionary=text)
     return occurrences(canonical_events(raw, source, tenant_id), day, horizon)
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -40,7 +39,6 @@ from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
 
 EXTRACTED_AT = "agentstate.extracted_at"
-TENANT_ID = "agentstate.tenant_id"
 T = TypeVar("T")
 # What one partition's failure may raise; `each_day` hands these back instead of stopping.
 DAY_ERRORS = (AgentStateError, OSError, ValueError)
@@ -69,16 +67,13 @@ class RawLanding:
     quarantine_reasons: dict[str, int]
     fetch_stats: dict[str, int]
     extracted_at: datetime
-    raw_path: Path
-    quarantine_path: Path
+    key: lake.PartitionKey
 
 
 @dataclass(frozen=True)
 class IntervalLanding:
-    vendor: str
-    day: date
+    key: lake.PartitionKey
     rows: int
-    path: Path
     seconds_by_state: dict[str, float]
     unknown_vendor_states: dict[str, int]
     carry_in_rows: int
@@ -90,13 +85,12 @@ class IntervalLanding:
 
 @dataclass(frozen=True)
 class SummaryLanding:
-    day: date
+    key: lake.PartitionKey
     agents_asked: int
     agents_without_summary: int
     intervals: int
     quarantined: int
     fetch_stats: dict[str, int]
-    path: Path
 
 
 def _reason_counts(split: Split) -> dict[str, int]:
@@ -171,14 +165,12 @@ def land_raw(
     )
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
-    raw_path = lake.partition_file(settings.lake, lake.RAW, vendor, day)
-    quarantine_path = lake.partition_file(settings.lake, lake.QUARANTINE, vendor, day)
-    metadata = {
-        EXTRACTED_AT: extracted_at.astimezone(UTC).isoformat(),
-        TENANT_ID: spec.tenant_id(config),
-    }
-    lake.write_tables(
-        [(raw, raw_path, metadata), (_quarantine_table(split), quarantine_path, metadata)]
+    key = lake.PartitionKey(vendor, spec.tenant_id(config), day)
+    settings.lake.commit(
+        lake.RAW,
+        key,
+        {lake.RAW: raw, lake.QUARANTINE: _quarantine_table(split)},
+        {EXTRACTED_AT: extracted_at.astimezone(UTC).isoformat()},
     )
     del table, frame, raw
     pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
@@ -192,33 +184,27 @@ def land_raw(
         quarantine_reasons=_reason_counts(split),
         fetch_stats=describe(stats),
         extracted_at=extracted_at,
-        raw_path=raw_path,
-        quarantine_path=quarantine_path,
+        key=key,
     )
 
 
-def land_intervals(vendor: str, day: date, settings: Settings) -> IntervalLanding:
+def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLanding:
     """Canonical occurrences of the partition, from its landed raw records alone."""
-    metadata = lake.read_metadata(settings.lake, lake.RAW, vendor, day)
-    extracted_at = datetime.fromisoformat(metadata[EXTRACTED_AT])
-    raw_file = lake.partition_file(settings.lake, lake.RAW, vendor, day)
+    extracted_at = datetime.fromisoformat(settings.lake.metadata(lake.RAW, key)[EXTRACTED_AT])
     intervals = vendor_intervals(
-        vendor_spec(vendor).events,
-        raw_file,
-        metadata[TENANT_ID],
-        day,
-        horizon_for(day, extracted_at),
+        vendor_spec(key.vendor).events,
+        lambda **options: settings.lake.read(lake.RAW, key, **options),
+        key.tenant,
+        key.day,
+        horizon_for(key.day, extracted_at),
     )
-    path = lake.partition_file(settings.lake, lake.INTERVALS, vendor, day)
-    lake.write_tables([(intervals, path, None)])
+    settings.lake.commit(lake.INTERVALS, key, {lake.INTERVALS: intervals})
     by_state = intervals.group_by("state").aggregate([("duration_s", "sum")])
     unknown = intervals.filter(pc.equal(intervals.column("state"), UNKNOWN))
     unknown_counts = unknown.group_by("vendor_state").aggregate([("vendor_state", "count")])
     return IntervalLanding(
-        vendor=vendor,
-        day=day,
+        key=key,
         rows=intervals.num_rows,
-        path=path,
         seconds_by_state={
             str(k): round(float(v), 3)
             for k, v in zip(
@@ -253,7 +239,8 @@ def land_cxone_summary(
     """Ask CXone's summary report for every agent seen in the partition, for its UTC day."""
     config = config or vendor_config("cxone")
     tenant_id = config["CXONE_CLIENT_ID"]
-    intervals = lake.read_partition(settings.lake, lake.INTERVALS, "cxone", day)
+    key = lake.PartitionKey("cxone", tenant_id, day)
+    intervals = settings.lake.read(lake.INTERVALS, key, columns=["agent_id"])
     agents = sorted(set(intervals.column("agent_id").to_pylist()))
     start, end = day_bounds(day)
 
@@ -286,34 +273,26 @@ def land_cxone_summary(
             "intervals": [int(per_agent.get(a, 0)) for a in agents],
         }
     )
-    path = lake.partition_file(settings.lake, lake.SUMMARY, "cxone", day)
-    lake.write_tables(
-        [
-            (
-                pa.Table.from_pandas(summary, schema=SUMMARY_SCHEMA, preserve_index=False),
-                path,
-                None,
+    settings.lake.commit(
+        lake.SUMMARY,
+        key,
+        {
+            lake.SUMMARY: pa.Table.from_pandas(
+                summary, schema=SUMMARY_SCHEMA, preserve_index=False
             ),
-            (
-                pa.Table.from_pandas(requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False),
-                lake.partition_file(settings.lake, lake.SUMMARY_REQUESTS, "cxone", day),
-                None,
+            lake.SUMMARY_REQUESTS: pa.Table.from_pandas(
+                requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False
             ),
-            (
-                _quarantine_table(split),
-                lake.partition_file(settings.lake, lake.SUMMARY_QUARANTINE, "cxone", day),
-                None,
-            ),
-        ]
+            lake.SUMMARY_QUARANTINE: _quarantine_table(split),
+        },
     )
     return SummaryLanding(
-        day=day,
         agents_asked=len(agents),
         agents_without_summary=int((requests["intervals"] == 0).sum()),
         intervals=len(summary),
         quarantined=len(split.quarantine),
         fetch_stats=stats,
-        path=path,
+        key=key,
     )
 
 
@@ -347,6 +326,6 @@ def run_partition(
     """Every landing step of one vendor partition, in order (the engine without Dagster)."""
     config = config or vendor_config(vendor)
     raw = land_raw(vendor, day, settings, config)
-    intervals = land_intervals(vendor, day, settings)
+    intervals = land_intervals(raw.key, settings)
     summary = land_cxone_summary(day, settings, config) if vendor == "cxone" else None
     return raw, intervals, summary

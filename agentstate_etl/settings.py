@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +13,7 @@ from dotenv import load_dotenv
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.errors import ConfigError
+from agentstate_etl.lake import Lake
 
 VENDOR_VARIABLES: dict[str, tuple[str, ...]] = {
     "cxengage": (
@@ -70,10 +72,11 @@ class Settings:
     lookback_hours: float
     max_quarantine_rate: float
     now_override: datetime | None = None
+    lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
 
-    @property
-    def lake(self) -> Path:
-        return self.home / "lake"
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake.from_url(self.lake_url or self.home / "lake")
 
     @property
     def warehouse(self) -> Path:
@@ -110,6 +113,7 @@ class Settings:
             lookback_hours=_parse_float("AGENTSTATE_LOOKBACK_HOURS", "12"),
             max_quarantine_rate=_parse_float("AGENTSTATE_MAX_QUARANTINE_RATE", "0.01"),
             now_override=now_override,
+            lake_url=_env("AGENTSTATE_LAKE_URL", ""),
         )
         if settings.lookback_hours < 0:
             raise ConfigError("AGENTSTATE_LOOKBACK_HOURS must be >= 0")

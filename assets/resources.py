@@ -18,6 +18,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     drift_tolerance_s: float = 2.0
     max_quarantine_rate: float = 0.01
     now: str = ""  # AGENTSTATE_NOW: replay or test with a fixed clock; empty means the wall clock
+    lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -29,6 +30,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lookback_hours=self.lookback_hours,
             max_quarantine_rate=self.max_quarantine_rate,
             now_override=datetime.fromisoformat(self.now) if self.now else None,
+            lake_url=self.lake_url,
         )
 
     @classmethod
@@ -40,6 +42,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             drift_tolerance_s=settings.drift_tolerance_s,
             max_quarantine_rate=settings.max_quarantine_rate,
             now=settings.now_override.isoformat() if settings.now_override else "",
+            lake_url=settings.lake_url,
         )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from agentstate_etl import lake, pipeline
 from agentstate_etl.errors import AgentStateError
+from agentstate_etl.vendors.registry import vendor_spec
 from assets.partitions import daily_partitions, partition_days
 
 T = TypeVar("T")
@@ -120,7 +121,9 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
                 "quarantine_reasons": reasons,
                 "fetch": stats,
                 "per_day": _table(per_day),
-                "lake_path": dg.MetadataValue.path(str(landings[-1].raw_path.parent.parent)),
+                "lake_path": dg.MetadataValue.path(
+                    settings.lake.location(f"{lake.RAW}/vendor={vendor}")
+                ),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -143,7 +146,7 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
         "split at midnight, with carried-in and open flags.",
         kinds={"parquet", "pandas"},
         deps=[raw_name],
-        required_resource_keys={"agentstate"},
+        required_resource_keys={"agentstate", f"{vendor}_api"},
         check_specs=[
             dg.AssetCheckSpec(
                 "no_overlaps",
@@ -161,10 +164,11 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
     )
     def state_intervals(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
+        tenant = vendor_spec(vendor).tenant_id(getattr(context.resources, f"{vendor}_api").config())
         landings = run_days(
             context,
             intervals_name,
-            lambda day: pipeline.land_intervals(vendor, day, settings),
+            lambda day: pipeline.land_intervals(lake.PartitionKey(vendor, tenant, day), settings),
             workers=pipeline.INTERVAL_WORKERS,
         )
         overlaps = pd.concat([x.overlaps for x in landings], ignore_index=True)
@@ -241,11 +245,7 @@ def _cxone_summary_asset(intervals_name: str, common: dict[str, Any]) -> dg.Asse
                 "agents_without_summary": without,
                 "quarantined": sum(x.quarantined for x in landings),
                 "lake_path": dg.MetadataValue.path(
-                    str(
-                        lake.partition_file(
-                            settings.lake, lake.SUMMARY, "cxone", landings[-1].day
-                        ).parent.parent
-                    )
+                    settings.lake.location(f"{lake.SUMMARY}/vendor=cxone")
                 ),
             },
             check_results=[

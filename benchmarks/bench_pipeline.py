@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -104,25 +105,29 @@ def _engine(job: Job, vendor: str) -> int:
 def _rebuild(job: Job) -> int:
     """Intervals and marts again from the raw Parquet landed by `agentstate-cxengage`, the way
     a single-run Dagster backfill of the range rebuilds them (days side by side in threads)."""
-    import pyarrow.parquet as pq
-
     from agentstate_etl import lake, pipeline
     from agentstate_etl.marts import build_warehouse
     from agentstate_etl.settings import Settings
 
     settings = Settings.from_env()
-    days = job.day_list()
-    for day, outcome in pipeline.each_day(
-        lambda day: pipeline.land_intervals("cxengage", day, settings),
-        days,
-        pipeline.INTERVAL_WORKERS,
+    keys = [k for k in settings.lake.partitions(lake.RAW, "cxengage") if k.day in job.day_list()]
+    for key, outcome in pipeline.each_day(
+        lambda key: pipeline.land_intervals(key, settings), keys, pipeline.INTERVAL_WORKERS
     ):
         if isinstance(outcome, Exception):
-            raise SystemExit(f"rebuild of {day} failed: {outcome}")
+            raise SystemExit(f"rebuild of {key.label} failed: {outcome}")
     build_warehouse(settings)
+    return _landed_records(settings, "cxengage")
+
+
+def _landed_records(settings: Any, vendor: str) -> int:
+    """Valid records in the lake for a vendor, from the manifests' row counts."""
+    from agentstate_etl import lake
+
     return sum(
-        pq.read_metadata(lake.partition_file(settings.lake, lake.RAW, "cxengage", day)).num_rows
-        for day in days
+        manifest.rows[lake.RAW]
+        for key in settings.lake.partitions(lake.RAW, vendor)
+        if (manifest := settings.lake.manifest(lake.RAW, key)) is not None
     )
 
 
@@ -204,9 +209,6 @@ def _naive(job: Job) -> int:
 
 def _through_dagster(job: Job) -> int:
     """The same work as `engine-30`, as one single-run Dagster backfill plus the warehouse run."""
-    import pyarrow.parquet as pq
-
-    from agentstate_etl import lake
     from agentstate_etl.settings import Settings
     from assets.runner import run_backfill
 
@@ -217,8 +219,7 @@ def _through_dagster(job: Job) -> int:
     )
     if not report.ok:
         raise RuntimeError(f"backfill failed: {report.failures}")
-    files = lake.dataset_files(settings.lake, lake.RAW, "cxengage")
-    return sum(pq.read_metadata(p).num_rows for p in files)
+    return _landed_records(settings, "cxengage")
 
 
 MEASURES = {

@@ -87,7 +87,12 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
     scratch = target.parent / ".scratch"
     scratch.mkdir(exist_ok=True)
-    interval_files = lake.dataset_files(settings.lake, lake.INTERVALS)
+
+    def files(dataset: str) -> list[Path]:
+        keys = settings.lake.partitions(lake.LANDING_OF[dataset])
+        return [Path(settings.lake.location(o)) for o in settings.lake.objects(dataset, keys)]
+
+    interval_files = files(lake.INTERVALS)
     try:
         with duckdb.connect(str(building)) as con:
             con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
@@ -101,17 +106,13 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
             )
             con.execute(
                 "SET VARIABLE summary_files = ?",
-                [
-                    _files_or_empty(
-                        lake.dataset_files(settings.lake, lake.SUMMARY), SUMMARY_SCHEMA, scratch
-                    )
-                ],
+                [_files_or_empty(files(lake.SUMMARY), SUMMARY_SCHEMA, scratch)],
             )
             con.execute(
                 "SET VARIABLE summary_request_files = ?",
                 [
                     _files_or_empty(
-                        lake.dataset_files(settings.lake, lake.SUMMARY_REQUESTS),
+                        files(lake.SUMMARY_REQUESTS),
                         SUMMARY_REQUEST_SCHEMA,
                         scratch,
                     )

@@ -72,11 +72,12 @@ def test_failed_warehouse_build_leaves_previous_warehouse(
 def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
     backfill: Backfill, copy_of: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raw_files = lake.dataset_files(copy_of / "lake", lake.RAW, "cxone")
-    before = {
-        p: digest(p)
-        for p in raw_files + lake.dataset_files(copy_of / "lake", lake.QUARANTINE, "cxone")
-    }
+    landed = lake.Lake.from_url(copy_of / "lake")
+
+    def committed() -> dict[lake.PartitionKey, lake.Manifest | None]:
+        return {k: landed.manifest(lake.RAW, k) for k in landed.partitions(lake.RAW, "cxone")}
+
+    before = committed()
     real_write = pq.write_table
     calls = {"n": 0}
 
@@ -97,7 +98,11 @@ def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
         raise_on_error=False,
     )
     assert not result.success
-    assert {p: digest(p) for p in before} == before
+    # the day's manifest still names the previous objects, and they are still there
+    assert committed() == before
+    for key in before:
+        landed.read(lake.RAW, key)
+        landed.read(lake.QUARANTINE, key)
     assert not list((copy_of / "lake").rglob("*.tmp"))
     monkeypatch.undo()
 

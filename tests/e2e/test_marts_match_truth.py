@@ -112,10 +112,11 @@ def test_reconciliation_equals_truth(backfill: Backfill) -> None:
 def test_every_malformed_record_is_quarantined_with_its_reason(
     backfill: Backfill, vendor: str
 ) -> None:
+    landed = lake.Lake.from_url(backfill.home / "lake")
     quarantined = pd.concat(
         [
-            pd.read_parquet(p)
-            for p in lake.dataset_files(backfill.home / "lake", lake.QUARANTINE, vendor)
+            landed.read(lake.QUARANTINE, key).to_pandas()
+            for key in landed.partitions(lake.RAW, vendor)
         ],
         ignore_index=True,
     )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import orjson
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from agentstate_etl.intervals import vendor_intervals
@@ -164,7 +165,11 @@ def test_koreai_same_second_events_keep_api_order_through_the_landed_file(tmp_pa
     frame.to_parquet(raw_file)
     day = date(2026, 1, 2)
     intervals = vendor_intervals(
-        koreai.EVENTS, raw_file, "acct", day, datetime(2026, 1, 3, tzinfo=UTC)
+        koreai.EVENTS,
+        lambda **options: pq.read_table(raw_file, **options),
+        "acct",
+        day,
+        datetime(2026, 1, 3, tzinfo=UTC),
     )
     rows = intervals.select(["state", "reason", "duration_s", "tenant_id"]).to_pylist()
     assert rows == [
