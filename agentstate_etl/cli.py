@@ -107,15 +107,15 @@ def demo(
     warehouse = settings.warehouse
     if warehouse.exists():
         _print_frame(
-            "Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals")
+            "Per-agent daily totals (hours, UTC days)", run_report(settings, "daily_totals")
         )
         _print_frame(
             "Reconciliation against CXone's summary report",
-            run_report(warehouse, "reconciliation_summary"),
+            run_report(settings, "reconciliation_summary"),
         )
         _print_frame(
             "Reconciliation flags (drift > tolerance or a missing side)",
-            run_check(warehouse, "reconciliation_flags"),
+            run_check(settings, "reconciliation_flags"),
         )
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
@@ -127,6 +127,23 @@ def demo(
         "               mart_acw_daily, mart_reconciliation"
     )
     raise typer.Exit(code=code)
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild every mart from the lake (no vendor calls); equals the incremental warehouse."""
+    from agentstate_etl.marts import build_warehouse
+
+    try:
+        build = build_warehouse(Settings.from_env())
+    except AgentStateError as exc:
+        _fail(str(exc))
+    for warning in build.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"rebuilt {build.path} from {build.partitions} partition(s): "
+        + ", ".join(f"{table} {rows:,}" for table, rows in build.rows_published.items())
+    )
 
 
 @app.command()

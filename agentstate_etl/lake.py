@@ -282,6 +282,17 @@ class Lake:
                 )
         return sorted(keys)
 
+    def tenants(self, landing: str, vendor: str) -> list[str]:
+        """The tenants of a vendor with any committed partition of a landing."""
+        selector = pafs.FileSelector(
+            self._abs(f"{MANIFESTS}/{landing}/vendor={vendor}"), allow_not_found=True
+        )
+        return sorted(
+            unquote(info.base_name.removeprefix("tenant="))
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.Directory and info.base_name.startswith("tenant=")
+        )
+
     def objects(self, dataset: str, keys: Iterable[PartitionKey]) -> list[str]:
         """The committed objects of a dataset for these partitions (those that have one)."""
         found = []

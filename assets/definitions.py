@@ -8,7 +8,7 @@ from agentstate_etl.canonical import VENDORS
 from assets.resources import resources_from_env
 from assets.schedules import jobs, schedules
 from assets.vendor_assets import build_vendor_assets
-from assets.warehouse import warehouse, warehouse_checks
+from assets.warehouse import warehouse, warehouse_sensor
 
 vendor_assets = [asset for vendor in VENDORS for asset in build_vendor_assets(vendor)]
 
@@ -17,8 +17,8 @@ vendor_assets = [asset for vendor in VENDORS for asset in build_vendor_assets(ve
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*vendor_assets, warehouse],
-        asset_checks=warehouse_checks,
         jobs=jobs,
         schedules=schedules,
+        sensors=[warehouse_sensor],
         resources=resources_from_env(),
     )

@@ -19,6 +19,7 @@ import dagster as dg
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings, vendor_config
 from assets.partitions import START_DATE
+from assets.warehouse import VENDORS_TAG, WAREHOUSE, landed_partitions
 
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -94,7 +95,11 @@ def run_backfill(
         progress(f"{vendor}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
         job = definitions.resolve_job_def(f"{vendor}_daily")
         result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=QUIET, raise_on_error=False
+            instance=instance,
+            tags=tags,
+            run_config=QUIET,
+            raise_on_error=False,
+            asset_selection=[k for k in job.asset_layer.executable_asset_keys if k != WAREHOUSE],
         )
         report.run_ids[vendor] = result.run_id
         if result.success:
@@ -102,9 +107,15 @@ def run_backfill(
         else:
             report.failures[vendor] = _failure_message(result)
             progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
-    progress("warehouse: building marts ...")
+    if not landed_partitions(settings.lake, days, vendors):
+        progress("warehouse: nothing landed, marts left as they were")
+        return report
+    progress("warehouse: updating the marts for these days ...")
     result = definitions.resolve_job_def("warehouse_build").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False
+        instance=instance,
+        tags={**tags, VENDORS_TAG: ",".join(vendors)},
+        run_config=QUIET,
+        raise_on_error=False,
     )
     report.run_ids["warehouse"] = result.run_id
     if result.success:

@@ -8,21 +8,25 @@ import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
 
+WAREHOUSE = dg.AssetSelection.assets("warehouse")
 vendor_jobs = {
     vendor: dg.define_asset_job(
         f"{vendor}_daily",
-        selection=dg.AssetSelection.groups(vendor),
-        description=f"Every daily asset of {vendor} for one day or a range (single run).",
+        selection=dg.AssetSelection.groups(vendor) | WAREHOUSE,
+        description=f"Every daily asset of {vendor} for one day or a range (single run), then "
+        "the warehouse for those days.",
     )
     for vendor in VENDORS
 }
 all_vendors_job = dg.define_asset_job(
     "all_vendors_daily",
-    selection=dg.AssetSelection.groups(*VENDORS),
-    description="Every vendor's daily assets; the warehouse follows by its automation condition.",
+    selection=dg.AssetSelection.groups(*VENDORS) | WAREHOUSE,
+    description="Every vendor's daily assets, then the warehouse for those days.",
 )
 warehouse_job = dg.define_asset_job(
-    "warehouse_build", selection=dg.AssetSelection.assets("warehouse")
+    "warehouse_build",
+    selection=WAREHOUSE,
+    description="The marts for the days of the run, from the lake (no vendor calls).",
 )
 
 

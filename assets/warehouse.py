@@ -1,68 +1,116 @@
-"""The DuckDB warehouse: every mart of SPEC §6, rebuilt from the whole lake after vendor runs."""
+"""The warehouse: every mart of SPEC §6, updated for the days a run landed (one writer at a time).
+
+It is partitioned like the vendor assets: materializing its partitions recomputes the report
+days those UTC days touch, for every vendor and tenant landed in the lake, and nothing else.
+Vendor jobs include it, so scheduled and UI job runs update the marts in the same run; runs
+that materialize vendor assets alone are followed by the `warehouse_follows_vendor_runs`
+sensor, which is running by default.
+"""
+
+from collections.abc import Iterable
+from datetime import date
 
 import dagster as dg
 
+from agentstate_etl import lake
 from agentstate_etl.canonical import VENDORS
-from agentstate_etl.marts import build_warehouse
-from agentstate_etl.marts.checks import run_check
+from agentstate_etl.lake import Lake, PartitionKey
+from agentstate_etl.marts import CHECKS, CheckOutcome, update_warehouse
+from assets.partitions import daily_partitions, partition_days
 from assets.resources import AgentStateSettings
 
+WAREHOUSE = dg.AssetKey("warehouse")
+VENDORS_TAG = "agentstate/vendors"  # a run may limit the warehouse to the vendors it landed
 WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + ["cxone_status_summary"]
-
-
-@dg.asset(
-    description="agent_state_intervals and the marts (daily totals, not-ready reasons, ACW, "
-    "reconciliation) in $AGENTSTATE_HOME/warehouse.duckdb, built into a new file and swapped in.",
-    kinds={"duckdb", "sql"},
-    deps=WAREHOUSE_DEPS,
-    group_name="warehouse",
-    automation_condition=dg.AutomationCondition.eager(),
+CHECK_DESCRIPTIONS = {
+    "overlapping_intervals": "No agent is in two states at once (the days this run published)",
+    "acw_matches_totals": "mart_acw_daily.acw_s, summed on its own, equals the totals mart's acw_s",
+    "reconciliation_flags": "Warns on reconciliation rows that drift past "
+    "AGENTSTATE_DRIFT_TOLERANCE_S or miss a side (true count; sample worst first)",
+}
+CHECK_SEVERITY = {
+    "overlapping_intervals": dg.AssetCheckSeverity.ERROR,
+    "acw_matches_totals": dg.AssetCheckSeverity.ERROR,
+    "reconciliation_flags": dg.AssetCheckSeverity.WARN,
+}
+# Any vendor partition that lands (from any run) brings its warehouse partition up to date;
+# unlike `eager()`, it neither waits for every vendor's partition nor only the latest day.
+FOLLOWS_VENDOR_RUNS = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
 )
-def warehouse(agentstate: AgentStateSettings) -> dg.MaterializeResult:
-    build = build_warehouse(agentstate.settings())
-    return dg.MaterializeResult(
+
+
+def landed_partitions(
+    lk: Lake, days: Iterable[date], vendors: Iterable[str] = VENDORS
+) -> list[PartitionKey]:
+    """Every vendor tenant's partition of these days that has intervals in the lake."""
+    return [
+        key
+        for vendor in vendors
+        for tenant in lk.tenants(lake.INTERVALS, vendor)
+        for day in days
+        if lk.has(lake.INTERVALS, key := PartitionKey(vendor, tenant, day))
+    ]
+
+
+def _check_result(name: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=outcome.offending == 0,
+        severity=CHECK_SEVERITY[name],
         metadata={
-            "dagster/row_count": build.row_counts["agent_state_intervals"],
-            "row_counts": build.row_counts,
-            "reconciliation_status": build.reconciliation_status,
-            "partitions": build.partitions,
-            "path": dg.MetadataValue.path(str(build.path)),
-        }
+            "offending_rows": outcome.offending,
+            "sample": dg.MetadataValue.md(
+                outcome.sample.to_markdown(index=False) if outcome.offending else "(none)"
+            ),
+        },
     )
 
 
-def _rows_check(
-    name: str, description: str, severity: dg.AssetCheckSeverity
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=warehouse, name=name, description=description)
-    def check(agentstate: AgentStateSettings) -> dg.AssetCheckResult:
-        offending = run_check(agentstate.settings().warehouse, name)
-        return dg.AssetCheckResult(
-            passed=offending.empty,
-            severity=severity,
-            metadata={
-                "offending_rows": len(offending),
-                "sample": dg.MetadataValue.md(offending.to_markdown(index=False)),
-            },
-        )
+@dg.asset(
+    description="agent_state_intervals and every mart, as Parquet per table, vendor and day "
+    "behind the views of $AGENTSTATE_HOME/warehouse.duckdb; a run recomputes only the report "
+    "days its partitions touch and publishes them all at once.",
+    kinds={"duckdb", "parquet"},
+    deps=WAREHOUSE_DEPS,
+    group_name="warehouse",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=FOLLOWS_VENDOR_RUNS,
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="warehouse", description=CHECK_DESCRIPTIONS[name])
+        for name in CHECKS
+    ],
+)
+def warehouse(
+    context: dg.AssetExecutionContext, agentstate: AgentStateSettings
+) -> dg.MaterializeResult:
+    settings = agentstate.settings()
+    vendors = context.run.tags.get(VENDORS_TAG, ",".join(VENDORS)).split(",")
+    build = update_warehouse(
+        settings, landed_partitions(settings.lake, partition_days(context), vendors)
+    )
+    for warning in build.warnings:
+        context.log.warning(warning)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": build.rows_published["agent_state_intervals"],
+            "rows_published": dict(build.rows_published),
+            "reconciliation_status": dict(build.reconciliation_status),
+            "partitions_read": build.partitions,
+            "report_days": [str(d) for d in build.report_days],
+            "path": dg.MetadataValue.path(str(build.path)),
+        },
+        check_results=[_check_result(name, build.checks[name]) for name in CHECKS],
+    )
 
-    return check
 
-
-warehouse_checks = [
-    _rows_check(
-        "reconciliation_flags",
-        "Warns on reconciliation rows that drift past AGENTSTATE_DRIFT_TOLERANCE_S or miss a side",
-        dg.AssetCheckSeverity.WARN,
-    ),
-    _rows_check(
-        "overlapping_intervals",
-        "No agent is in two states at once",
-        dg.AssetCheckSeverity.ERROR,
-    ),
-    _rows_check(
-        "acw_matches_totals",
-        "mart_acw_daily.acw_s equals mart_state_totals_daily.acw_s for every agent-day",
-        dg.AssetCheckSeverity.ERROR,
-    ),
-]
+warehouse_sensor = dg.AutomationConditionSensorDefinition(
+    "warehouse_follows_vendor_runs",
+    target=dg.AssetSelection.assets(warehouse),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Brings the warehouse's partitions up to date after vendor partitions land "
+    "from any run (UI, backfill, schedule).",
+)

@@ -1,33 +1,58 @@
-"""Build the DuckDB warehouse from the Parquet lake: the `.sql` files of `sql/`, in name order.
+"""The warehouse (SPEC §6), updated incrementally: only the days a run touched are recomputed.
 
-The warehouse is built into a new file beside the old one and renamed over it, so an analyst
-holding the previous file open never makes a build fail, and a failed build leaves the
-previous warehouse untouched.
+An update reads, per vendor, the lake partitions of every tenant that the touched days need
+(`days.plan_days`), runs the `.sql` files of `sql/` in name order on an in-memory DuckDB
+whose session zone is the report zone, and publishes each table's rows for the days it owns
+as Parquet files of a new mart generation (`store.MartStore`); `warehouse.duckdb` holds views
+over the current generation (`catalog`). A full rebuild is the same computation over every
+partition in the lake, in slices of `CHUNK_DAYS`, so it gives the identical warehouse.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from agentstate_etl import lake
 from agentstate_etl.intervals import INTERVAL_SCHEMA
+from agentstate_etl.lake import Lake, PartitionKey
+from agentstate_etl.marts import catalog
+from agentstate_etl.marts.days import DayPlan, plan_days, utc_days_of
+from agentstate_etl.marts.store import SCHEMA_FILE, MartStore
+from agentstate_etl.reasons import reason_groups
 from agentstate_etl.settings import Settings, parse_zone
 
 SQL_DIR = Path(__file__).with_name("sql")
+CHECKS_DIR = Path(__file__).with_name("checks")
+UTC_DAY, REPORT_DAY = "utc", "report"
+# Every published table, the column that says which day owns a row, and which kind of day.
+PUBLISHED: dict[str, tuple[str, str]] = {
+    "agent_state_intervals": ("partition_date", UTC_DAY),
+    "agent_days": ("partition_date", UTC_DAY),
+    "mart_state_totals_daily": ("day", REPORT_DAY),
+    "mart_not_ready_reasons_daily": ("day", REPORT_DAY),
+    "mart_acw_daily": ("day", REPORT_DAY),
+    "mart_reconciliation": ("day", UTC_DAY),
+}
 MART_TABLES = (
     "agent_state_intervals",
     "mart_state_totals_daily",
     "mart_not_ready_reasons_daily",
     "mart_acw_daily",
     "mart_reconciliation",
+    "dim_agents",
 )
+CHECKS = ("overlapping_intervals", "acw_matches_totals", "reconciliation_flags")
+CHUNK_DAYS = 7  # UTC days per slice of a rebuild: memory stays bounded by a week of data
+WAREHOUSE_MEMORY_LIMIT = "256MB"
+CHECK_SAMPLE_ROWS = 20
 
 SUMMARY_SCHEMA = pa.schema(
     [
@@ -52,92 +77,207 @@ SUMMARY_REQUEST_SCHEMA = pa.schema(
         ("intervals", pa.int64()),
     ]
 )
+LANDED_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("day", pa.date32()),
+        ("is_complete", pa.bool_()),
+    ]
+)
 
 
-@dataclass(frozen=True)
+@dataclass
+class CheckOutcome:
+    """A table rule over the published days: the true count of offending rows and a sample."""
+
+    offending: int = 0
+    sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def add(self, rows: pd.DataFrame) -> None:
+        self.offending += len(rows)
+        if len(self.sample) < CHECK_SAMPLE_ROWS and not rows.empty:
+            self.sample = pd.concat([self.sample, rows], ignore_index=True).head(CHECK_SAMPLE_ROWS)
+
+
+@dataclass
 class WarehouseBuild:
     path: Path
-    row_counts: dict[str, int]
     partitions: int
-    reconciliation_status: dict[str, int] = field(default_factory=dict)
-
-
-WAREHOUSE_MEMORY_LIMIT = "256MB"
+    generation: Path | None = None
+    utc_days: list[date] = field(default_factory=list)
+    report_days: list[date] = field(default_factory=list)
+    rows_published: Counter[str] = field(default_factory=Counter)
+    reconciliation_status: Counter[str] = field(default_factory=Counter)
+    checks: dict[str, CheckOutcome] = field(
+        default_factory=lambda: {c: CheckOutcome() for c in CHECKS}
+    )
+    warnings: list[str] = field(default_factory=list)
 
 
 def sql_files() -> list[Path]:
     return sorted(SQL_DIR.glob("*.sql"))
 
 
-def _files_or_empty(files: list[Path], schema: pa.Schema, scratch: Path) -> list[str]:
-    """DuckDB cannot read an empty file list, so an empty dataset reads one empty file."""
-    if files:
-        return [str(f) for f in files]
-    empty = scratch / f"empty-{uuid.uuid4().hex}.parquet"
-    pq.write_table(schema.empty_table(), empty)
-    return [str(empty)]
+def mart_store(settings: Settings) -> MartStore:
+    return MartStore(settings.home / "marts")
+
+
+def view_tables() -> list[str]:
+    return list(PUBLISHED)
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection over the current marts (the product's own reader)."""
+    store = mart_store(settings)
+    if store.current_generation() is None:
+        raise FileNotFoundError(
+            f"the warehouse at {settings.warehouse} has not been built yet; run agentstate backfill"
+        )
+    con = catalog.connect(store.current, view_tables())
+    con.execute(f"SET TimeZone = '{settings.report_tz}'")  # validated IANA name
+    return con
+
+
+def _tenants(lk: Lake, vendor: str) -> list[str]:
+    return lk.tenants(lake.INTERVALS, vendor) if vendor else []
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, lk: Lake, name: str, objects: list[str], schema: pa.Schema
+) -> None:
+    """A table from committed lake objects: DuckDB reads local files itself, S3 through Arrow."""
+    if objects and lk.is_local:
+        con.execute("SET VARIABLE lake_files = ?", [[lk.location(o) for o in objects]])
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(getvariable('lake_files'))")
+        return
+    source = lk.dataset(objects, schema) if objects else schema.empty_table()
+    con.register("lake_source", source)
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM lake_source")
+    con.unregister("lake_source")
+
+
+def _completeness(lk: Lake, vendor: str, tenants: list[str], plan: DayPlan, zone: str) -> pa.Table:
+    """Per tenant and report day of the slice: are all the UTC partitions it spans landed?"""
+    zone_info = parse_zone(zone, "AGENTSTATE_REPORT_TZ")
+    rows = []
+    for tenant in tenants:
+        for day in plan.report_days:
+            landed = all(
+                lk.has(lake.INTERVALS, PartitionKey(vendor, tenant, utc_day))
+                for utc_day in utc_days_of(day, zone_info)
+            )
+            rows.append((vendor, tenant, day, landed))
+    return pa.Table.from_pylist(
+        [dict(zip(LANDED_SCHEMA.names, row, strict=True)) for row in rows], schema=LANDED_SCHEMA
+    )
+
+
+def _compute_slice(
+    settings: Settings, store: MartStore, vendor: str, tenants: list[str], plan: DayPlan
+) -> duckdb.DuckDBPyConnection:
+    """Every mart of SPEC §6 over the partitions the slice reads (more days than it owns)."""
+    lk = settings.lake
+    spill = store.spill_dir()
+    con = duckdb.connect(config={"temp_directory": str(spill)})
+    con.execute(f"SET TimeZone = '{settings.report_tz}'")  # validated IANA name
+    con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")  # DuckDB spills beyond this
+    con.execute("SET preserve_insertion_order = false")
+    read = [PartitionKey(vendor, t, d) for t in tenants for d in plan.read_days]
+    owned = [PartitionKey(vendor, t, d) for t in tenants for d in plan.utc_days]
+    _load(con, lk, "lake_intervals", lk.objects(lake.INTERVALS, read), INTERVAL_SCHEMA)
+    _load(con, lk, "lake_summary", lk.objects(lake.SUMMARY, owned), SUMMARY_SCHEMA)
+    _load(
+        con,
+        lk,
+        "lake_summary_requests",
+        lk.objects(lake.SUMMARY_REQUESTS, owned),
+        SUMMARY_REQUEST_SCHEMA,
+    )
+    con.register("report_day_landed", _completeness(lk, vendor, tenants, plan, settings.report_tz))
+    con.register("reason_mapping", reason_groups())
+    con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
+    con.execute("SET VARIABLE utc_days = ?", [list(plan.utc_days)])
+    con.execute("SET VARIABLE report_days = ?", [list(plan.report_days)])
+    for path in sql_files():
+        con.execute(path.read_text())
+    return con
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection, generation_dir: Path, staging: Path, table: str
+) -> int:
+    """Keep the rows of the days this slice owns and write them per (vendor, day)."""
+    column, kind = PUBLISHED[table]
+    days = "utc_days" if kind == UTC_DAY else "report_days"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} "
+        f"WHERE list_contains(getvariable('{days}'), {column})"
+    )
+    rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+    schema_file = generation_dir / table / SCHEMA_FILE
+    if not schema_file.exists():
+        schema_file.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (SELECT * FROM {table} LIMIT 0) TO '{schema_file}' (FORMAT parquet)")
+    if rows:
+        staging.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY {table} TO '{staging / table}' (FORMAT parquet, COMPRESSION zstd, "
+            f"PARTITION_BY (vendor, {column}), WRITE_PARTITION_COLUMNS true)"
+        )
+    return rows
+
+
+def update_warehouse(
+    settings: Settings, partitions: Iterable[PartitionKey] | None = None
+) -> WarehouseBuild:
+    """Recompute the days `partitions` touch (every partition in the lake when None)."""
+    zone = parse_zone(settings.report_tz, "AGENTSTATE_REPORT_TZ")
+    lk = settings.lake
+    rebuild = partitions is None
+    touched = sorted(set(lk.partitions(lake.INTERVALS) if partitions is None else partitions))
+    days_by_vendor: dict[str, set[date]] = defaultdict(set)
+    for key in touched:
+        days_by_vendor[key.vendor].add(key.day)
+    slices = [
+        (vendor, plan)
+        for vendor, days in sorted(days_by_vendor.items())
+        for plan in plan_days(days, zone, CHUNK_DAYS)
+    ]
+    store = mart_store(settings)
+    build = WarehouseBuild(path=settings.warehouse, partitions=len(touched))
+    with store.writer(PUBLISHED, rebuild) as generation:
+        # with nothing to compute, one empty slice still writes every table's schema file
+        for number, (vendor, plan) in enumerate(slices or [("", DayPlan((), (), ()))]):
+            con = _compute_slice(settings, store, vendor, _tenants(lk, vendor), plan)
+            try:
+                staging = generation.path / f".staging-{number}"
+                for table, (_, kind) in PUBLISHED.items():
+                    build.rows_published[table] += _publish(con, generation.path, staging, table)
+                    owned = plan.utc_days if kind == UTC_DAY else plan.report_days
+                    generation.replace(table, [(vendor, day) for day in owned])
+                    generation.adopt(table, staging / table)
+                build.reconciliation_status.update(
+                    dict(
+                        con.execute(
+                            "SELECT status, count(*) FROM mart_reconciliation GROUP BY status"
+                        ).fetchall()
+                    )
+                )
+                for check in CHECKS:
+                    sql = (CHECKS_DIR / f"{check}.sql").read_text()
+                    build.checks[check].add(con.sql(sql).to_arrow_table().to_pandas())
+            finally:
+                con.close()
+            build.utc_days.extend(plan.utc_days)
+            build.report_days.extend(plan.report_days)
+        build.generation = generation.path
+    message = catalog.ensure_warehouse_file(settings.warehouse, store.current, view_tables())
+    if message:
+        build.warnings.append(message)
+    return build
 
 
 def build_warehouse(settings: Settings) -> WarehouseBuild:
-    """Rebuild every table of SPEC §6 from the lake and swap the new file in atomically."""
-    zone = settings.report_tz
-    parse_zone(zone, "AGENTSTATE_REPORT_TZ")
-    target = settings.warehouse
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
-    scratch = target.parent / ".scratch"
-    scratch.mkdir(exist_ok=True)
-
-    def files(dataset: str) -> list[Path]:
-        keys = settings.lake.partitions(lake.LANDING_OF[dataset])
-        return [Path(settings.lake.location(o)) for o in settings.lake.objects(dataset, keys)]
-
-    interval_files = files(lake.INTERVALS)
-    try:
-        with duckdb.connect(str(building)) as con:
-            con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
-            # memory stays bounded whatever the size of the lake: DuckDB spills beyond this
-            con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
-            # tables are loaded in parallel, in any order; the marts keep their ORDER BY
-            con.execute("SET preserve_insertion_order = false")
-            con.execute(
-                "SET VARIABLE interval_files = ?",
-                [_files_or_empty(interval_files, INTERVAL_SCHEMA, scratch)],
-            )
-            con.execute(
-                "SET VARIABLE summary_files = ?",
-                [_files_or_empty(files(lake.SUMMARY), SUMMARY_SCHEMA, scratch)],
-            )
-            con.execute(
-                "SET VARIABLE summary_request_files = ?",
-                [
-                    _files_or_empty(
-                        files(lake.SUMMARY_REQUESTS),
-                        SUMMARY_REQUEST_SCHEMA,
-                        scratch,
-                    )
-                ],
-            )
-            con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
-            for path in sql_files():
-                con.execute(path.read_text())
-            counts = {
-                table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-                for table in MART_TABLES
-            }
-            statuses = dict(
-                con.execute(
-                    "SELECT status, count(*) FROM mart_reconciliation GROUP BY status"
-                ).fetchall()
-            )
-        os.replace(building, target)
-    finally:
-        building.unlink(missing_ok=True)
-        for leftover in scratch.glob("empty-*.parquet"):
-            leftover.unlink(missing_ok=True)
-    return WarehouseBuild(
-        path=target,
-        row_counts=counts,
-        partitions=len(interval_files),
-        reconciliation_status=statuses,
-    )
+    """A full rebuild from the lake (no vendor calls); equals the incrementally kept warehouse."""
+    return update_warehouse(settings, None)

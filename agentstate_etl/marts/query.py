@@ -1,18 +1,23 @@
-"""Reading the warehouse: read-only connections, results through Arrow into pandas."""
+"""Reading the warehouse as the product does: the marts' views on an in-memory connection.
+
+An analyst's session on warehouse.duckdb (even read-write) never blocks these reads, because
+they do not open that file.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from agentstate_etl.marts import connect
+from agentstate_etl.settings import Settings
 
-def query(warehouse: Path, sql: str) -> pd.DataFrame:
-    """Run `sql` on a read-only connection (an analyst's open connection never blocks it)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+
+def query(settings: Settings, sql: str) -> pd.DataFrame:
+    with connect(settings) as con:
         return con.sql(sql).to_arrow_table().to_pandas()
 
 
-def query_file(warehouse: Path, path: Path) -> pd.DataFrame:
-    return query(warehouse, path.read_text())
+def query_file(settings: Settings, path: Path) -> pd.DataFrame:
+    return query(settings, path.read_text())

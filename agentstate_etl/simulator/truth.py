@@ -278,6 +278,8 @@ def expected_reconciliation(
                 if state != LOGGED_OUT:
                     lo, hi = pd.Timestamp(item["startTime"]), pd.Timestamp(item["endTime"])
                     summary[state] += (hi - lo) // pd.Timedelta(milliseconds=1)
+            # UNKNOWN time is shown apart on every row of the agent-day, never as a state row
+            unknown_s = events.pop(UNKNOWN, 0) / 1000
             for state in sorted(set(events) | set(summary)):
                 event_s = events.get(state, 0) / 1000
                 summary_s = summary.get(state, 0) / 1000
@@ -300,6 +302,7 @@ def expected_reconciliation(
                         "summary_s": summary_s,
                         "diff_s": event_s - summary_s,
                         "status": status,
+                        "event_unknown_s": unknown_s,
                     }
                 )
     return pd.DataFrame(rows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -17,10 +16,6 @@ from assets.vendor_assets import build_vendor_assets
 from tests.e2e.conftest import DAYS, Backfill, build_warehouse_run, range_tags, vendor_resources
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def tables(path: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
@@ -30,10 +25,10 @@ def tables(path: Path) -> dict[str, list[tuple]]:
 
 @pytest.fixture
 def copy_of(backfill: Backfill, tmp_path: Path) -> Path:
-    """A private copy of the backfilled home, so this test may break it."""
+    """A private copy of the backfilled lake with its own warehouse, so this test may break it."""
     home = tmp_path / "home"
     shutil.copytree(backfill.home / "lake", home / "lake")
-    shutil.copy(backfill.warehouse, home / "warehouse.duckdb")
+    assert build_warehouse_run(backfill, home).success
     return home
 
 
@@ -44,7 +39,7 @@ def test_reader_holding_the_warehouse_open_does_not_break_a_run(
     try:
         before = reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone()
         assert build_warehouse_run(backfill, copy_of).success
-        # The reader still sees the file it opened; new readers see the new build.
+        # The open session reads the new generation through the same views.
         assert reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone() == before
     finally:
         reader.close()
@@ -55,15 +50,19 @@ def test_failed_warehouse_build_leaves_previous_warehouse(
     backfill: Backfill, copy_of: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = copy_of / "warehouse.duckdb"
-    before = digest(path)
-    broken = tmp_path / "sql"
+    before = tables(path)
+    generation = (copy_of / "marts" / "current").resolve()
+    broken = tmp_path / "broken-sql"
     shutil.copytree(marts.SQL_DIR, broken)
     (broken / "35_broken.sql").write_text("SELECT * FROM a_table_that_does_not_exist;")
     monkeypatch.setattr(marts, "SQL_DIR", broken)
     result = build_warehouse_run(backfill, copy_of)
     assert not result.success
-    assert digest(path) == before
-    assert sorted(p.name for p in copy_of.iterdir()) == [".scratch", "lake", "warehouse.duckdb"]
+    assert (copy_of / "marts" / "current").resolve() == generation
+    assert tables(path) == before
+    # the failed build's unfinished generation is gone; only finished ones remain
+    generations = list((copy_of / "marts" / "generations").iterdir())
+    assert all((g / ".complete").exists() for g in generations)
     monkeypatch.undo()
     assert build_warehouse_run(backfill, copy_of).success
     assert tables(path) == tables(backfill.warehouse)

@@ -15,7 +15,7 @@ WITH calendar AS (
         FROM agent_state_intervals
     )
 ), pieces AS (
-    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.is_carry_in, i.start_ts,
+    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.reason_group, i.is_carry_in, i.start_ts,
            CAST(c.local_midnight AS DATE) AS day,
            greatest(i.start_ts, c.local_midnight) AS piece_start,
            least(i.end_ts, c.next_midnight) AS piece_end
@@ -23,15 +23,15 @@ WITH calendar AS (
     JOIN calendar AS c ON c.local_midnight < i.end_ts AND i.start_ts < c.next_midnight
     WHERE i.start_ts < i.end_ts
     UNION ALL
-    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.is_carry_in, i.start_ts,
+    SELECT i.vendor, i.tenant_id, i.agent_id, i.state, i.reason, i.reason_group, i.is_carry_in, i.start_ts,
            CAST(c.local_midnight AS DATE) AS day, i.start_ts AS piece_start,
            i.end_ts AS piece_end
     FROM agent_state_intervals AS i
     JOIN calendar AS c ON c.local_midnight <= i.start_ts AND i.start_ts < c.next_midnight
     WHERE i.start_ts = i.end_ts
 )
-SELECT vendor, tenant_id, agent_id, day, state, reason,
+SELECT vendor, tenant_id, agent_id, day, state, reason, reason_group,
        sum(epoch_ms(piece_end) - epoch_ms(piece_start))::BIGINT AS piece_ms,
        count(*) FILTER (WHERE NOT is_carry_in AND piece_start = start_ts) AS episodes
 FROM pieces
-GROUP BY vendor, tenant_id, agent_id, day, state, reason;
+GROUP BY vendor, tenant_id, agent_id, day, state, reason, reason_group;

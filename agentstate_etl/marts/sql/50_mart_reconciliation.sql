@@ -1,5 +1,8 @@
 -- Event-derived seconds vs the vendor's summary report, per agent, UTC day and canonical state,
--- for the agent-days whose summary was asked for. LOGGED_OUT is not reconciled.
+-- for the agent-days of this update whose summary was asked for. LOGGED_OUT is not reconciled.
+-- UNKNOWN is not a state a summary can have: it gets no row of its own (it would read as a
+-- missing summary and hide real drift) and is shown apart, as event_unknown_s on each row of
+-- the agent-day.
 CREATE TABLE mart_reconciliation AS
 WITH asked AS (
     SELECT DISTINCT vendor, tenant_id, agent_id, partition_date FROM vendor_summary_requests
@@ -17,6 +20,9 @@ WITH asked AS (
     JOIN asked AS a USING (vendor, tenant_id, agent_id, partition_date)
     WHERE s.state <> 'LOGGED_OUT'
     GROUP BY ALL
+), unknown AS (
+    SELECT vendor, tenant_id, agent_id, day, event_s AS event_unknown_s
+    FROM events WHERE state = 'UNKNOWN'
 )
 SELECT vendor, tenant_id, agent_id, day, state,
        coalesce(e.event_s, 0.0) AS event_s,
@@ -27,7 +33,9 @@ SELECT vendor, tenant_id, agent_id, day, state,
            WHEN e.event_s IS NULL THEN 'missing_events'
            WHEN abs(e.event_s - s.summary_s) > getvariable('drift_tolerance_s') THEN 'drift'
            ELSE 'ok'
-       END AS status
-FROM events AS e
+       END AS status,
+       coalesce(u.event_unknown_s, 0.0) AS event_unknown_s
+FROM (SELECT * FROM events WHERE state <> 'UNKNOWN') AS e
 FULL OUTER JOIN summary AS s USING (vendor, tenant_id, agent_id, day, state)
+LEFT JOIN unknown AS u USING (vendor, tenant_id, agent_id, day)
 ORDER BY vendor, tenant_id, agent_id, day, state;

@@ -1,0 +1,71 @@
+"""Which days a warehouse update recomputes, and which lake partitions it must read for them.
+
+A UTC partition touches the report-zone days it overlaps (one, or two when the zone is not
+UTC); a report day is computed from every UTC partition that overlaps it. Pure functions, so
+the day algebra is tested on its own (a DST day has 23 or 25 hours).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_LAST_MS = timedelta(milliseconds=1)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def report_days_of(utc_day: date, zone: ZoneInfo) -> list[date]:
+    """The report-zone days that UTC day `utc_day` overlaps."""
+    start = datetime.combine(utc_day, time(), UTC)
+    return _days(
+        start.astimezone(zone).date(),
+        (start + timedelta(days=1) - _LAST_MS).astimezone(zone).date(),
+    )
+
+
+def utc_days_of(report_day: date, zone: ZoneInfo) -> list[date]:
+    """The UTC days that report-zone day `report_day` overlaps (its midnights are local)."""
+    start = datetime.combine(report_day, time(), zone)
+    end = datetime.combine(report_day + timedelta(days=1), time(), zone)
+    return _days(start.astimezone(UTC).date(), (end - _LAST_MS).astimezone(UTC).date())
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One slice of an update: what it publishes and what it reads to compute that."""
+
+    utc_days: tuple[date, ...]  # published by partition day (intervals, reconciliation, agents)
+    report_days: tuple[date, ...]  # published by report day (the daily and interval marts)
+    read_days: tuple[date, ...]  # the UTC partitions the computation needs
+
+    @property
+    def empty(self) -> bool:
+        return not self.utc_days and not self.report_days
+
+
+def plan_days(touched: Iterable[date], zone: ZoneInfo, chunk_days: int) -> list[DayPlan]:
+    """Split an update of `touched` UTC days into slices of about `chunk_days` days.
+
+    Each report day is computed once, in the slice of the first touched UTC day it overlaps,
+    from every UTC day it overlaps; so slices never publish the same day twice and a chunked
+    rebuild equals an incremental update day for day.
+    """
+    utc = sorted(set(touched))
+    owner: dict[date, int] = {}
+    for index, day in enumerate(utc):
+        for report_day in report_days_of(day, zone):
+            owner.setdefault(report_day, index // chunk_days)
+    plans = []
+    for chunk in range((len(utc) + chunk_days - 1) // chunk_days):
+        utc_days = tuple(utc[chunk * chunk_days : (chunk + 1) * chunk_days])
+        report_days = tuple(sorted(d for d, c in owner.items() if c == chunk))
+        read = set(utc_days)
+        for report_day in report_days:
+            read.update(utc_days_of(report_day, zone))
+        plans.append(DayPlan(utc_days, report_days, tuple(sorted(read))))
+    return plans
