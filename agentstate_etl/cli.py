@@ -140,5 +140,28 @@ def ui(port: int = 3000) -> None:
     os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-p", str(port)])
 
 
+@app.command()
+def report(
+    start: Annotated[str | None, typer.Option(help="first report day, YYYY-MM-DD")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="day after the last one, YYYY-MM-DD (exclusive)")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of charts (viewable offline) and print its path."""
+    from agentstate_etl.report import write_report  # plotly loads only for this command
+
+    try:
+        settings = Settings.from_env()
+        written = write_report(
+            settings.warehouse,
+            settings.home / "reports",
+            parse_day(start, "--start") if start else None,
+            parse_day(end, "--end") if end else None,
+        )
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(written.path)
+
+
 if __name__ == "__main__":
     app()
