@@ -163,5 +163,26 @@ def report(
     typer.echo(written.path)
 
 
+@app.command()
+def export(
+    table: Annotated[str, typer.Option(help="warehouse table, e.g. mart_state_totals_daily")],
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet")],
+    out: Annotated[
+        Path | None, typer.Option(help="file to write [default: $AGENTSTATE_HOME/exports/T.FORMAT]")
+    ] = None,
+) -> None:
+    """Write one warehouse table as CSV or Parquet for BI tools; print its path and row count."""
+    from agentstate_etl.export import export_table
+
+    try:
+        settings = Settings.from_env()
+        written = export_table(
+            settings.warehouse, table, file_format, out, settings.home / "exports"
+        )
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(f"{written.path}\t{written.rows} rows")
+
+
 if __name__ == "__main__":
     app()
