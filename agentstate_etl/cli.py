@@ -157,5 +157,49 @@ def ui(port: int = 3000) -> None:
     os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-p", str(port)])
 
 
+@app.command()
+def report(
+    start: Annotated[str | None, typer.Option(help="first report day, YYYY-MM-DD")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="day after the last one, YYYY-MM-DD (exclusive)")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of charts (viewable offline) and print its path."""
+    from agentstate_etl.report import write_report  # plotly loads only for this command
+
+    try:
+        settings = Settings.from_env()
+        written = write_report(
+            settings.warehouse,
+            settings.home / "reports",
+            parse_day(start, "--start") if start else None,
+            parse_day(end, "--end") if end else None,
+        )
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(written.path)
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Option(help="warehouse table, e.g. mart_state_totals_daily")],
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet")],
+    out: Annotated[
+        Path | None, typer.Option(help="file to write [default: $AGENTSTATE_HOME/exports/T.FORMAT]")
+    ] = None,
+) -> None:
+    """Write one warehouse table as CSV or Parquet for BI tools; print its path and row count."""
+    from agentstate_etl.export import export_table
+
+    try:
+        settings = Settings.from_env()
+        written = export_table(
+            settings.warehouse, table, file_format, out, settings.home / "exports"
+        )
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(f"{written.path}\t{written.rows} rows")
+
+
 if __name__ == "__main__":
     app()

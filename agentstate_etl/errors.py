@@ -37,3 +37,7 @@ class VendorError(AgentStateError):
 
 class ValidationError(AgentStateError):
     """Data failed validation past what quarantine may absorb (e.g. quarantine rate too high)."""
+
+
+class WarehouseError(AgentStateError):
+    """The warehouse is missing, or lacks the table or rows a reader asked for."""

@@ -130,3 +130,14 @@ def dst_warehouse(backfill: Backfill, tmp_path_factory: pytest.TempPathFactory) 
     shutil.copytree(backfill.home / "lake", home / "lake")
     assert build_warehouse_run(backfill, home, report_tz=DST_ZONE).success
     return home / "warehouse.duckdb"
+
+
+@pytest.fixture
+def warehouse_home(backfill: Backfill, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$AGENTSTATE_HOME holding a copy of the session's warehouse, free to change."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    home = tmp_path / "data"
+    home.mkdir()
+    shutil.copy(backfill.warehouse, home / "warehouse.duckdb")
+    monkeypatch.setenv("AGENTSTATE_HOME", str(home))
+    return home
