@@ -7,7 +7,9 @@ the warehouse is rebuilt afterwards in a run of its own.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from assets.warehouse import VENDORS_TAG, WAREHOUSE, landed_partitions
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
+HOST_TAG, PID_TAG = "agentstate/host", "agentstate/pid"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -62,12 +65,51 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
-    """The instance at $DAGSTER_HOME (default: under AGENTSTATE_HOME), created on first use."""
+    """The instance at $DAGSTER_HOME (default: under AGENTSTATE_HOME), created on first use.
+
+    Creation runs under an exclusive file lock: two first runs into a fresh DAGSTER_HOME would
+    otherwise race creating SQLite's tables (`table secondary_indexes already exists`).
+    """
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # an empty config: Dagster's defaults, without its warning
-    return dg.DagsterInstance.get()
+    with open(home / ".agentstate-init.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.touch()  # an empty config: Dagster's defaults, without its warning
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # creates the run, event-log and schedule storage now
+        instance.get_asset_keys()
+        _fail_abandoned_runs(instance)
+    return instance
+
+
+def _fail_abandoned_runs(instance: dg.DagsterInstance) -> None:
+    """Mark FAILED the runs this host's CLI started in a process that no longer exists (a
+    backfill killed with SIGKILL leaves its runs STARTED forever otherwise)."""
+    started = instance.get_runs(
+        dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={HOST_TAG: socket.gethostname()},
+        )
+    )
+    for run in started:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(
+                run, f"the agentstate process (pid {pid}) that ran it is gone; marked failed"
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_backfill(
@@ -90,6 +132,8 @@ def run_backfill(
         "dagster/asset_partition_range_start": days[0].isoformat(),
         "dagster/asset_partition_range_end": days[-1].isoformat(),
         "agentstate/source": "cli-backfill",
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
     }
     for vendor in vendors:
         progress(f"{vendor}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")

@@ -1,0 +1,206 @@
+"""The warehouse and the Dagster instance under real concurrent processes, as users run them:
+an analyst's read-write session, two builds at once, a build killed mid-way, two first runs
+into a fresh DAGSTER_HOME, a backfill killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from agentstate_etl import lake
+from agentstate_etl.simulator.server import SimulatorServer
+from tests.e2e.conftest import DAYS, SIM_NOW, Backfill
+from tests.e2e.test_incremental_warehouse import tables
+
+POLL_S = 0.05
+WAIT_S = 120
+
+
+def wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+@pytest.fixture
+def home(backfill: Backfill, tmp_path: Path) -> Path:
+    """A private AGENTSTATE_HOME holding a copy of the session's lake, warehouse not built."""
+    home = tmp_path / "data"
+    shutil.copytree(backfill.home / "lake", home / "lake")
+    return home
+
+
+def environment(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTSTATE_", "DAGSTER_"))}
+    env.update(
+        AGENTSTATE_HOME=str(home),
+        DAGSTER_HOME=str(home / "dagster"),
+        AGENTSTATE_START_DATE="2026-03-01",
+        AGENTSTATE_NOW=SIM_NOW.isoformat(),
+        **extra,
+    )
+    return env
+
+
+def agentstate(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentstate_etl.cli", *args],
+        env=environment(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+
+
+ANALYST = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])  # read-write, as `duckdb data/warehouse.duckdb` opens it
+con.execute("CREATE TABLE my_notes AS SELECT range AS n FROM range(1500)")
+con.execute("INSERT INTO my_notes SELECT 1500 + range FROM range(10)")  # stays in the WAL
+print(con.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone()[0], flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+@pytest.fixture
+def analyst(home: Path) -> Iterator[subprocess.Popen[str]]:
+    assert agentstate(home, "rebuild").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(home / "warehouse.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    with process:  # closes its pipes
+        assert process.stdout is not None
+        assert int(process.stdout.readline()) > 0
+        yield process
+        if process.poll() is None:
+            process.kill()
+
+
+def test_an_analysts_read_write_session_breaks_nothing_and_keeps_their_table(
+    home: Path, analyst: subprocess.Popen[str], backfill: Backfill
+) -> None:
+    rebuilt = agentstate(home, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    exported = agentstate(home, "export", "--table", "mart_state_totals_daily", "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert (home / "exports" / "mart_state_totals_daily.csv").stat().st_size > 0
+    analyst.communicate("\n", timeout=WAIT_S)
+    assert analyst.returncode == 0
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM my_notes").fetchone() == (1510,)
+    assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+
+
+UPDATE = """
+import sys
+from agentstate_etl import lake
+from agentstate_etl.marts import update_warehouse
+from agentstate_etl.settings import Settings
+settings = Settings.from_env()
+update_warehouse(settings, settings.lake.partitions(lake.INTERVALS, sys.argv[1]))
+"""
+
+
+def test_concurrent_builds_lose_no_update(home: Path, backfill: Backfill) -> None:
+    """Two updates of different vendors at once: both succeed and neither loses the other's."""
+    for _ in range(3):
+        shutil.rmtree(home / "marts", ignore_errors=True)
+        (home / "warehouse.duckdb").unlink(missing_ok=True)
+        processes = [
+            subprocess.Popen([sys.executable, "-c", UPDATE, vendor], env=environment(home))
+            for vendor in ("cxengage", "cxone", "koreai")
+        ]
+        assert [p.wait(timeout=WAIT_S) for p in processes] == [0, 0, 0]
+        assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+
+
+def test_a_build_killed_mid_way_leaves_the_previous_warehouse(
+    home: Path, backfill: Backfill
+) -> None:
+    assert agentstate(home, "rebuild").returncode == 0
+    before = tables(home / "warehouse.duckdb")
+    generations = home / "marts" / "generations"
+    started = set(generations.iterdir())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentstate_etl.cli", "rebuild"], env=environment(home)
+    )
+    wait_for(lambda: set(generations.iterdir()) - started, "the rebuild's new generation")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=WAIT_S)
+    assert tables(home / "warehouse.duckdb") == before
+    assert agentstate(home, "rebuild").returncode == 0
+    assert all((g / ".complete").exists() for g in generations.iterdir())
+    assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+
+
+INSTANCE = """
+from agentstate_etl.settings import Settings
+from assets.runner import dagster_instance
+print(len(dagster_instance(Settings.from_env()).get_runs()))
+"""
+
+
+def test_first_runs_into_a_fresh_dagster_home_do_not_race(tmp_path: Path) -> None:
+    for trial in range(3):
+        home = tmp_path / f"trial-{trial}"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", INSTANCE],
+                env=environment(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outcomes = [p.communicate(timeout=WAIT_S) for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0], outcomes
+
+
+def test_a_backfill_killed_with_sigkill_is_marked_failed_by_the_next_run(
+    home: Path, simulator: SimulatorServer
+) -> None:
+    args = ["backfill", "--vendor", "cxone", "--start", str(DAYS[0]), "--end", str(DAYS[-1])]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentstate_etl.cli", *args],
+        env=environment(home, **simulator.env()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    instance_home = home / "dagster"
+
+    def started() -> bool:
+        if not (instance_home / "history" / "runs.db").exists():
+            return False
+        with dg.DagsterInstance.from_config(str(instance_home)) as instance:
+            return bool(instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])))
+
+    wait_for(started, "the backfill's run to start")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=WAIT_S)
+    again = agentstate(home, *args, **simulator.env())
+    assert again.returncode == 0, again.stderr
+    with dg.DagsterInstance.from_config(str(instance_home)) as instance:
+        runs = instance.get_runs()
+        statuses = sorted(r.status.value for r in runs)
+    assert "STARTED" not in statuses and "FAILURE" in statuses
+    # and the killed run left nothing a reader would take for data
+    landed = lake.Lake.from_url(home / "lake")
+    for key in landed.partitions(lake.RAW, "cxone"):
+        landed.read(lake.RAW, key)
