@@ -2,7 +2,8 @@
 
 Retries use tenacity (exponential backoff with jitter, bounded attempts) rather than a
 hand-written loop; a 429's `Retry-After` overrides the backoff. Every error names the
-vendor, the partition and the URL, never a credential (those travel in headers only).
+vendor, the partition and the URL, never a credential: the credentials a client sends are
+collected as it sends them and redacted from every error text (`agentstate_etl.redaction`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tenacity import (
 )
 
 from agentstate_etl.errors import VendorError
+from agentstate_etl.redaction import SCAN_CHARS, Secrets
 from agentstate_etl.wire import PageShapeError, decode_page
 
 
@@ -122,6 +124,7 @@ class ApiClient:
         self.partition = partition
         self.stats = FetchStats()
         self.policy = retry or RetryPolicy()
+        self.secrets = Secrets()
         self._gate = asyncio.Semaphore(concurrency)
         self._backoff = wait_exponential_jitter(
             multiplier=self.policy.base_delay_s,
@@ -142,9 +145,26 @@ class ApiClient:
         await self.http.aclose()
 
     def error(self, message: str, url: httpx.URL | str, status: int | None = None) -> VendorError:
+        """A VendorError whose text has every credential this client sent redacted."""
         return VendorError(
-            message, vendor=self.vendor, url=safe_url(url), partition=self.partition, status=status
+            self.secrets.redact(message),
+            vendor=self.vendor,
+            url=self.printable(url),
+            partition=self.partition,
+            status=status,
         )
+
+    def printable(self, url: httpx.URL | str) -> str:
+        """A URL for an error: no user info, no credential this client sent."""
+        return self.secrets.redact(safe_url(url), limit=2000)
+
+    def body_text(self, response: httpx.Response) -> str:
+        """The start of a response body, redacted and bounded, for an error message."""
+        head = response.content[: SCAN_CHARS * 4].decode(response.encoding or "utf-8", "replace")
+        return self.secrets.redact(head) or "(empty body)"
+
+    def _transport_text(self, exc: httpx.TransportError) -> str:
+        return f"{type(exc).__name__}: {self.secrets.redact(str(exc))}"
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)
@@ -213,6 +233,10 @@ class ApiClient:
             async for attempt in retrying:
                 with attempt:
                     headers = await auth.headers() if auth else None
+                    for value in (headers or {}).values():
+                        self.secrets.add_header(value)
+                    if basic:
+                        self.secrets.add_basic(*basic)
                     async with self._gate:
                         self.stats.requests += 1
                         try:
@@ -240,14 +264,15 @@ class ApiClient:
                         raise _Retryable(response)
         except _Retryable as exc:
             raise self.error(
-                f"{self.vendor} API still failing after {self.policy.attempts} attempts",
+                f"{self.vendor} API still failing after {self.policy.attempts} attempts "
+                f"(last answer HTTP {exc.response.status_code}: {self.body_text(exc.response)})",
                 exc.response.request.url,
                 exc.response.status_code,
             ) from None
         except httpx.TransportError as exc:
             raise self.error(
                 f"{self.vendor} API unreachable after {self.policy.attempts} attempts: "
-                f"{type(exc).__name__}: {exc}",
+                f"{self._transport_text(exc)}",
                 exc.request.url if _has_request(exc) else url,
             ) from None
         return self._check(response, not_found_ok)
@@ -258,15 +283,18 @@ class ApiClient:
             return None
         if status == 401:
             raise self.error(
-                "credentials rejected (HTTP 401); check the vendor variables", url, 401
+                f"credentials rejected (HTTP 401: {self.body_text(response)}); "
+                "check the vendor variables",
+                url,
+                401,
             )
         if status >= 400:
-            text = response.text[:200].replace("\n", " ")
+            text = self.body_text(response)
             raise RequestRejected(
                 f"request rejected: {text}",
                 detail=text,
                 vendor=self.vendor,
-                url=safe_url(url),
+                url=self.printable(url),
                 partition=self.partition,
                 status=status,
             )

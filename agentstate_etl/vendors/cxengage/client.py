@@ -44,6 +44,7 @@ class CxEngageClient(VendorClient):
             timeout_s=timeout_s,
             auth=httpx.BasicAuth(username, password),
         )
+        self.api.secrets.add_basic(username, password)
         self.path = f"/v1/tenants/{tenant_id}/wfm/rta"
         self.page_size = page_size
 

@@ -46,6 +46,7 @@ class CxOneClient(VendorClient):
             transport=transport,
             timeout_s=timeout_s,
         )
+        self.api.secrets.add_basic(client_id, client_secret)
         self.auth = OAuthClientCredentials(self.api, token_url, client_id, client_secret)
         self.page_size = page_size
 

@@ -61,6 +61,7 @@ class KoreAiClient(VendorClient):
             transport=transport,
             timeout_s=timeout_s,
         )
+        self.api.secrets.add(client_secret)
         self.auth = KoreJwtAuth(client_id, client_secret)
         self.path = f"/agentassist/api/public/analytics/account/{account_id}/agentactivity"
         self.max_window = max_window

@@ -1,0 +1,154 @@
+"""Vendors that misbehave on purpose: echo our credentials back.
+
+Redaction runs on scripted transports (a gateway echoing the request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
+
+import httpx
+import orjson
+import pytest
+
+from agentstate_etl.errors import VendorError
+from agentstate_etl.http import RetryPolicy, VendorClient
+from agentstate_etl.vendors.cxengage import records as cxengage
+from agentstate_etl.vendors.cxengage.client import CxEngageClient
+from agentstate_etl.vendors.cxone import records as cxone
+from agentstate_etl.vendors.cxone.client import CxOneClient
+from agentstate_etl.vendors.koreai import records as koreai
+from agentstate_etl.vendors.koreai.client import KoreAiClient
+
+START = datetime(2026, 3, 7, 12, tzinfo=UTC)
+END = datetime(2026, 3, 9, tzinfo=UTC)
+NO_WAIT = RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.01)
+USER, PASSWORD = "etl-user", "p@ss:w0rd/+&=Secret!"
+CLIENT_ID, CLIENT_SECRET = "etl-client", "cl1ent-s3cret/+=value"
+ACCESS_TOKEN = "opaque-access-token-0123456789"
+
+
+def echo(status: int, token_ok: bool = True) -> Callable[[httpx.Request], httpx.Response]:
+    """A gateway that answers `status` with the request it got: headers first, then the body
+    (a token endpoint answers with a token when `token_ok`)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token" and token_ok:
+            return httpx.Response(200, json={"access_token": ACCESS_TOKEN, "expires_in": 3600})
+        credential = request.headers.get("authorization") or request.headers.get("auth")
+        seen = {
+            "credential": credential,  # as an API gateway quotes a header it cannot parse
+            "body": request.content.decode(),
+            "headers": dict(request.headers),
+            "url": str(request.url),
+        }
+        return httpx.Response(status, content=orjson.dumps({"echo": seen}))
+
+    return answer
+
+
+def every_form(*secrets: str) -> list[str]:
+    """Each secret as is, URL-encoded, and base64 (standard and URL-safe, padded or not)."""
+    forms = []
+    for secret in secrets:
+        raw = secret.encode()
+        std, url = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
+        forms += [secret, quote(secret, safe=""), quote_plus(secret), std, url, std.rstrip("=")]
+    return forms
+
+
+def failure(client: VendorClient, fetch: Callable[[VendorClient], object]) -> VendorError:
+    async def go() -> None:
+        async with client:
+            await fetch(client)  # type: ignore[misc]
+
+    with pytest.raises(VendorError) as caught:
+        asyncio.run(go())
+    return caught.value
+
+
+def assert_clean(error: VendorError, secrets: list[str]) -> None:
+    text = f"{error} {error.url} {getattr(error, 'detail', '')}"
+    leaked = [form for form in secrets if form in text]
+    assert not leaked, f"leaked {leaked} in {text}"
+    assert "echo" in str(error) and len(str(error)) < 1500  # the body is quoted, bounded
+
+
+@pytest.mark.parametrize("status", [400, 503])
+def test_cxengage_echo_of_basic_auth_is_redacted(status: int) -> None:
+    client = CxEngageClient(
+        "http://gateway.test",
+        "t",
+        USER,
+        PASSWORD,
+        partition="cxengage/2026-03-08",
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(echo(status)),
+    )
+    error = failure(client, lambda c: c.fetch_intervals(START, END, cxengage.RAW_FIELDS))  # type: ignore[attr-defined]
+    assert error.status == status
+    assert_clean(error, every_form(PASSWORD, f"{USER}:{PASSWORD}"))
+
+
+@pytest.mark.parametrize(
+    ("status", "token_ok"), [(400, False), (401, False), (400, True), (500, True)]
+)
+def test_cxone_echo_of_client_secret_and_bearer_token_is_redacted(
+    status: int, token_ok: bool
+) -> None:
+    """From the token endpoint (Basic and the form), or from the history endpoint (the
+    bearer token)."""
+    client = CxOneClient(
+        "http://gateway.test",
+        "http://gateway.test/oauth/token",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        partition="cxone/2026-03-08",
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(echo(status, token_ok)),
+    )
+    error = failure(client, lambda c: c.fetch_history(START, END, cxone.RAW_FIELDS))  # type: ignore[attr-defined]
+    assert_clean(error, every_form(CLIENT_SECRET, f"{CLIENT_ID}:{CLIENT_SECRET}", ACCESS_TOKEN))
+
+
+def test_koreai_echo_of_the_jwt_is_redacted() -> None:
+    sent: list[str] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["auth"])
+        return echo(400)(request)
+
+    client = KoreAiClient(
+        "http://gateway.test",
+        "acct",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        partition="koreai/2026-03-08",
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(gateway),
+    )
+    error = failure(client, lambda c: c.fetch_activity(START, END, koreai.RAW_FIELDS))  # type: ignore[attr-defined]
+    token = sent[0]
+    assert_clean(error, [token, *token.split("."), *every_form(CLIENT_SECRET)])
+
+
+def test_httpx_exception_text_is_redacted() -> None:
+    def proxy_refuses(request: httpx.Request) -> httpx.Response:
+        header = request.headers["authorization"]
+        raise httpx.ProxyError(f"proxy refused CONNECT with Authorization: {header}")
+
+    client = CxEngageClient(
+        "http://gateway.test",
+        "t",
+        USER,
+        PASSWORD,
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(proxy_refuses),
+    )
+    error = failure(client, lambda c: c.fetch_intervals(START, END, cxengage.RAW_FIELDS))  # type: ignore[attr-defined]
+    assert "ProxyError: proxy refused CONNECT" in str(error)
+    assert not [form for form in every_form(f"{USER}:{PASSWORD}") if form in str(error)]
