@@ -1,22 +1,26 @@
-"""Vendors that misbehave on purpose: echo our credentials back.
+"""Vendors that misbehave on purpose: echo our credentials back, trickle, stall.
 
-Redaction runs on scripted transports (a gateway echoing the request).
+Redaction runs on scripted transports (a gateway echoing the request); deadlines run against
+the real simulator, whose `trickle` fault sends a body one byte at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, quote_plus
 
 import httpx
 import orjson
+import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import RetryPolicy, VendorClient
+from agentstate_etl.http import ApiClient, RetryPolicy, Timeouts, VendorClient
+from agentstate_etl.simulator.config import Faults, SimConfig
+from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.vendors.cxengage import records as cxengage
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import records as cxone
@@ -152,3 +156,128 @@ def test_httpx_exception_text_is_redacted() -> None:
     error = failure(client, lambda c: c.fetch_intervals(START, END, cxengage.RAW_FIELDS))  # type: ignore[attr-defined]
     assert "ProxyError: proxy refused CONNECT" in str(error)
     assert not [form for form in every_form(f"{USER}:{PASSWORD}") if form in str(error)]
+
+
+def test_a_timeout_without_text_still_says_what_timed_out() -> None:
+    def stalls(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("")
+
+    api = ApiClient(
+        "cxone",
+        "cxone/2026-03-08",
+        base_url="http://gateway.test",
+        concurrency=1,
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(stalls),
+        timeout_s=7,
+    )
+
+    async def go() -> None:
+        try:
+            await api.request_json("GET", "/x")
+        finally:
+            await api.aclose()
+
+    with pytest.raises(VendorError) as caught:
+        asyncio.run(go())
+    assert "ConnectTimeout: no connect progress within the connect timeout of 7 s" in str(
+        caught.value
+    )
+    assert "partition=cxone/2026-03-08" in str(caught.value)
+
+
+# --- deadlines, against the simulator --------------------------------------------------
+
+NOW = datetime(2026, 3, 9, 10, tzinfo=UTC)
+DAY = date(2026, 3, 8)
+
+
+@pytest.fixture(scope="module")
+def trickling() -> Iterator[SimulatorServer]:
+    """Every request's first two attempts get their body a byte every 50 ms (a page of
+    records would take hours), the third is answered at once."""
+    config = SimConfig(
+        seed=9,
+        agents=4,
+        start=date(2026, 3, 6),
+        now=NOW,
+        faults=Faults(trickle=1.0, trickle_s=0.05),
+    )
+    with SimulatorServer(config) as server:
+        yield server
+
+
+def cxengage_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) -> CxEngageClient:
+    env = server.env()
+    return CxEngageClient(
+        env["CXENGAGE_BASE_URL"],
+        env["CXENGAGE_TENANT_ID"],
+        env["CXENGAGE_USERNAME"],
+        env["CXENGAGE_PASSWORD"],
+        partition="cxengage/2026-03-08",
+        retry=RetryPolicy(attempts=attempts, base_delay_s=0.001, max_delay_s=0.01),
+        timeouts=timeouts,
+    )
+
+
+def fetch(client: CxEngageClient, start: datetime) -> pa.Table:
+    async def go() -> pa.Table:
+        async with client:
+            return await client.fetch_intervals(start, start + timedelta(hours=6), FIELDS)
+
+    return asyncio.run(go())
+
+
+FIELDS = cxengage.RAW_FIELDS
+
+
+def test_a_trickling_vendor_hits_the_request_deadline(trickling: SimulatorServer) -> None:
+    client = cxengage_client(trickling, Timeouts(request_s=0.5), attempts=2)
+    with pytest.raises(VendorError) as caught:
+        fetch(client, datetime(2026, 3, 8, 0, tzinfo=UTC))
+    message = str(caught.value)
+    assert "request deadline of 0.5 s (AGENTSTATE_REQUEST_TIMEOUT_S) in 2 attempts" in message
+    assert "vendor=cxengage partition=cxengage/2026-03-08" in message
+    assert "/wfm/rta?start=2026-03-08T00" in caught.value.url
+    assert client.stats.request_timeouts == 2
+
+
+def test_a_request_deadline_is_retried_like_a_dropped_connection(
+    trickling: SimulatorServer,
+) -> None:
+    client = cxengage_client(trickling, Timeouts(request_s=0.5), attempts=3)
+    table = fetch(client, datetime(2026, 3, 8, 6, tzinfo=UTC))
+    assert table.num_rows > 0
+    assert (client.stats.request_timeouts, client.stats.retries) == (2, 2)
+
+
+def test_a_trickling_vendor_hits_the_partition_deadline(trickling: SimulatorServer) -> None:
+    """The request deadline alone would allow hours; the partition's deadline stops it."""
+    client = cxengage_client(trickling, Timeouts(request_s=3600, partition_s=0.5), attempts=6)
+    with pytest.raises(VendorError) as caught:
+        fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC))
+    message = str(caught.value)
+    assert "deadline of 0.5 s (AGENTSTATE_PARTITION_TIMEOUT_S" in message
+    assert "vendor=cxengage partition=cxengage/2026-03-08" in message
+    assert "/wfm/rta?start=2026-03-08T12" in caught.value.url
+
+
+def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
+    """`timeout_s` bounds connecting; a vendor slower than it, within the request deadline,
+    is answered (it used to be a ReadTimeout on every attempt)."""
+    config = SimConfig(
+        seed=9, agents=4, start=date(2026, 3, 6), now=NOW, faults=Faults(slow=1.0, slow_s=0.6)
+    )
+    with SimulatorServer(config) as server:
+        env = server.env()
+        client = CxEngageClient(
+            env["CXENGAGE_BASE_URL"],
+            env["CXENGAGE_TENANT_ID"],
+            env["CXENGAGE_USERNAME"],
+            env["CXENGAGE_PASSWORD"],
+            retry=RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.01),
+            timeout_s=0.3,
+            timeouts=Timeouts(request_s=30),
+        )
+        assert fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC)).num_rows > 0
+        assert client.stats.retries == 0

@@ -13,7 +13,16 @@ from datetime import datetime
 import httpx
 import pyarrow as pa
 
-from agentstate_etl.http import ApiClient, RetryPolicy, VendorClient, expect, gather_all, iso_utc
+from agentstate_etl.http import (
+    ApiClient,
+    RetryPolicy,
+    Timeouts,
+    VendorClient,
+    expect,
+    gather_all,
+    iso_utc,
+    partition_deadline,
+)
 from agentstate_etl.wire import concat_pages
 
 MAX_REREADS = 5
@@ -33,6 +42,7 @@ class CxEngageClient(VendorClient):
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.api = ApiClient(
             "cxengage",
@@ -42,6 +52,7 @@ class CxEngageClient(VendorClient):
             retry=retry,
             transport=transport,
             timeout_s=timeout_s,
+            timeouts=timeouts,
             auth=httpx.BasicAuth(username, password),
         )
         self.api.secrets.add_basic(username, password)
@@ -79,6 +90,7 @@ class CxEngageClient(VendorClient):
             return None
         return pages
 
+    @partition_deadline
     async def fetch_intervals(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
