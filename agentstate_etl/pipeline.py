@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from agentstate_etl import lake
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.errors import AgentStateError, ConfigError, ValidationError
+from agentstate_etl.http import Timeouts
 from agentstate_etl.intervals import (
     day_bounds,
     fetch_window,
@@ -160,7 +161,9 @@ def land_raw(
             f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
         )
     fetch_end = min(end, extracted_at)
-    table, stats = asyncio.run(spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport))
+    timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
+    fetch = spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport, timeouts)
+    table, stats = asyncio.run(fetch)
     frame, split = _validate(spec, table, config, day)
     _check_quarantine_rate(split, f"{vendor} {day}", settings)
 

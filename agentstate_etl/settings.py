@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -70,6 +71,8 @@ class Settings:
     lookback_hours: float
     max_quarantine_rate: float
     now_override: datetime | None = None
+    request_timeout_s: float = 60.0
+    partition_timeout_s: float = 1800.0
 
     @property
     def lake(self) -> Path:
@@ -110,7 +113,15 @@ class Settings:
             lookback_hours=_parse_float("AGENTSTATE_LOOKBACK_HOURS", "12"),
             max_quarantine_rate=_parse_float("AGENTSTATE_MAX_QUARANTINE_RATE", "0.01"),
             now_override=now_override,
+            request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60"),
+            partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800"),
         )
+        for name, seconds in (
+            ("AGENTSTATE_REQUEST_TIMEOUT_S", settings.request_timeout_s),
+            ("AGENTSTATE_PARTITION_TIMEOUT_S", settings.partition_timeout_s),
+        ):
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ConfigError(f"{name} must be a positive number of seconds, got {seconds}")
         if settings.lookback_hours < 0:
             raise ConfigError("AGENTSTATE_LOOKBACK_HOURS must be >= 0")
         if not 0 <= settings.max_quarantine_rate <= 1:

@@ -19,6 +19,8 @@ import pytest
 
 from agentstate_etl.errors import VendorError
 from agentstate_etl.http import ApiClient, RetryPolicy, Timeouts, VendorClient
+from agentstate_etl.pipeline import land_raw
+from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.vendors.cxengage import records as cxengage
@@ -260,6 +262,25 @@ def test_a_trickling_vendor_hits_the_partition_deadline(trickling: SimulatorServ
     assert "deadline of 0.5 s (AGENTSTATE_PARTITION_TIMEOUT_S" in message
     assert "vendor=cxengage partition=cxengage/2026-03-08" in message
     assert "/wfm/rta?start=2026-03-08T12" in caught.value.url
+
+
+def test_land_raw_takes_its_deadlines_from_settings(
+    trickling: SimulatorServer, tmp_path: object
+) -> None:
+    settings = Settings(
+        home=tmp_path,  # type: ignore[arg-type]
+        dagster_home=tmp_path,  # type: ignore[arg-type]
+        report_tz="UTC",
+        drift_tolerance_s=2.0,
+        lookback_hours=12,
+        max_quarantine_rate=0.01,
+        now_override=NOW,
+        request_timeout_s=3600,
+        partition_timeout_s=0.5,
+    )
+    with pytest.raises(VendorError, match="AGENTSTATE_PARTITION_TIMEOUT_S") as caught:
+        land_raw("koreai", DAY, settings, trickling.env())
+    assert caught.value.partition == "koreai/2026-03-08" and "agentactivity" in caught.value.url
 
 
 def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
