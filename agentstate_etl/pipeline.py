@@ -125,7 +125,11 @@ def _quarantine_table(split: Split) -> pa.Table:
 
 
 def _validate(
-    spec: VendorSpec, table: pa.Table, config: dict[str, str], day: date
+    spec: VendorSpec,
+    table: pa.Table,
+    config: dict[str, str],
+    day: date,
+    window: tuple[datetime, datetime] | None = None,
 ) -> tuple[pd.DataFrame, Split]:
     """Only the columns the Pandera model checks go to pandas; the rest stay Arrow."""
     checked = [c for c in spec.model.to_schema().columns if c not in spec.parsed_from]
@@ -140,6 +144,7 @@ def _validate(
         raw_fields=list(spec.raw_fields),
         parsed_from=spec.parsed_from,
         raw=table,
+        window=window,
     )
 
 
@@ -164,7 +169,7 @@ def land_raw(
     timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
     fetch = spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport, timeouts)
     table, stats = asyncio.run(fetch)
-    frame, split = _validate(spec, table, config, day)
+    frame, split = _validate(spec, table, config, day, (start, fetch_end))
     _check_quarantine_rate(split, f"{vendor} {day}", settings)
 
     # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
