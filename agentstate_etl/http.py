@@ -54,6 +54,7 @@ class FetchStats:
     token_renewals: int = 0
     rereads: int = 0
     duplicates_dropped: int = 0
+    conflicting_duplicates: int = 0
     request_timeouts: int = 0
     records: int = 0
 

@@ -1,4 +1,5 @@
-"""Records a vendor should not have sent, through `land_raw`: outside the window asked for."""
+"""Records a vendor should not have sent, through `land_raw`: outside the window asked for,
+conflicting versions of one id."""
 
 from __future__ import annotations
 
@@ -151,3 +152,26 @@ def test_a_1970_open_interval_gives_no_carried_in_time(tmp_path: Path) -> None:
     land_raw("cxengage", DAY, home, CONFIG["cxengage"], transport=vendor_serving(records))
     intervals = pq.read_table(land_intervals("cxengage", DAY, home).path).to_pylist()
     assert "a-epoch" not in {row["agent_id"] for row in intervals}
+
+
+def test_conflicting_versions_of_an_event_id_are_quarantined_and_the_last_is_landed(
+    tmp_path: Path,
+) -> None:
+    first = interval("e-1", "2026-03-08T09:00:00.000Z", None)
+    closed = interval("e-1", "2026-03-08T09:00:00.000Z", "2026-03-08T09:10:00.000Z")
+    other = interval("e-2", "2026-03-08T10:00:00.000Z", "2026-03-08T10:05:00.000Z")
+    records = [first, first, other, closed, other]  # e-1 twice as is, then changed
+    landing = land_raw(
+        "cxengage", DAY, settings(tmp_path), CONFIG["cxengage"], transport=vendor_serving(records)
+    )
+    assert landing.fetch_stats["duplicates_dropped"] == 2  # exact repeats still count once
+    assert landing.fetch_stats["conflicting_duplicates"] == 1
+    assert landing.quarantine_reasons == {"conflicting_duplicate": 2}
+    quarantined = quarantine_of(landing.quarantine_path)
+    assert [row["reason"] for row in quarantined] == ["conflicting_duplicate:eventId"] * 2
+    assert [row["raw_record"]["end"] for row in quarantined] == [None, closed["end"]]
+    raw = pq.read_table(landing.raw_path).to_pylist()
+    assert sorted((row["eventId"], row["end"]) for row in raw) == [
+        ("e-1", closed["end"]),
+        ("e-2", other["end"]),
+    ]
