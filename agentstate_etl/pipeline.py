@@ -36,7 +36,13 @@ from agentstate_etl.intervals import (
 )
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, vendor_config
-from agentstate_etl.validation import QUARANTINE_COLUMNS, WIRE_ERROR, Split, split_valid
+from agentstate_etl.validation import (
+    QUARANTINE_COLUMNS,
+    WIRE_ERROR,
+    Split,
+    reject_sample,
+    split_valid,
+)
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
 
@@ -111,7 +117,7 @@ def _reason_counts(split: Split) -> dict[str, int]:
 def _check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
     if split.quarantine_rate <= settings.max_quarantine_rate:
         return
-    sample = split.quarantine.head(3)[["reason", "raw_record"]].to_dict("records")
+    sample = reject_sample(split.quarantine)
     raise ValidationError(
         f"{what}: {len(split.quarantine)} of {split.total} records failed validation "
         f"({split.quarantine_rate:.2%} > AGENTSTATE_MAX_QUARANTINE_RATE="

@@ -26,6 +26,9 @@ WIRE_ERROR = "_wire_error"
 # event's timestamp)
 OWN_TIME = "start_ts"
 QUARANTINE_COLUMNS = ("vendor", "tenant_id", "partition_date", "reason", "raw_record")
+# what an error message quotes of quarantined rows: a few, each cut short
+SAMPLE_ROWS = 3
+SAMPLE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,23 @@ class Split:
     @property
     def quarantine_rate(self) -> float:
         return len(self.quarantine) / self.total if self.total else 0.0
+
+
+def reject_sample(
+    quarantine: pd.DataFrame, rows: int = SAMPLE_ROWS, chars: int = SAMPLE_CHARS
+) -> list[dict[str, str]]:
+    """The first quarantined rows (reason and raw record) for an error message, each text cut
+    to `chars`: one malformed record can be megabytes, and a log line need not be."""
+    return [
+        {column: _cut(str(value), chars) for column, value in row.items()}
+        for row in quarantine.head(rows)[["reason", "raw_record"]].to_dict("records")
+    ]
+
+
+def _cut(text: str, chars: int) -> str:
+    return (
+        text if len(text) <= chars else f"{text[:chars]}... ({len(text) - chars} more characters)"
+    )
 
 
 def end_not_before_start(df: pd.DataFrame) -> pd.Series:

@@ -1,5 +1,5 @@
 """Records a vendor should not have sent, through `land_raw`: outside the window asked for,
-conflicting versions of one id."""
+conflicting versions of one id, a malformed record of megabytes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from agentstate_etl.errors import ValidationError
 from agentstate_etl.pipeline import land_intervals, land_raw
 from agentstate_etl.settings import Settings
 
@@ -175,3 +176,26 @@ def test_conflicting_versions_of_an_event_id_are_quarantined_and_the_last_is_lan
         ("e-1", closed["end"]),
         ("e-2", other["end"]),
     ]
+
+
+def test_a_quarantine_rate_failure_quotes_a_short_sample(tmp_path: Path) -> None:
+    huge = interval(None, "2026-03-08T09:00:00.000Z", None, agentName="x" * 3_000_000)  # type: ignore[arg-type]
+    records = [
+        huge,
+        interval("e-1", "2026-03-08T10:00:00.000Z", "2026-03-08T10:05:00.000Z"),
+        interval("e-2", "2026-03-08T11:00:00.000Z", "2026-03-08T11:05:00.000Z"),
+        interval("e-3", "2026-03-08T12:00:00.000Z", None),
+    ]
+    with pytest.raises(ValidationError) as caught:
+        land_raw(
+            "cxengage",
+            DAY,
+            settings(tmp_path, max_quarantine_rate=0.01),
+            CONFIG["cxengage"],
+            transport=vendor_serving(records),
+        )
+    message = str(caught.value)
+    assert len(message) < 1500
+    assert "1 of 4 records failed validation" in message
+    assert "'missing_required': 1" in message and "missing_required:eventId" in message
+    assert "more characters" in message
