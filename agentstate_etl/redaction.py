@@ -21,6 +21,7 @@ MAX_DETAIL = 500
 # how much of a body is searched for secrets before it is cut to MAX_DETAIL: a secret cut in
 # half by the bound would no longer match
 SCAN_CHARS = 64 * 1024
+# a secret spelling shorter than this is redacted only as a whole word (see `_as_pattern`)
 SHORT_SECRET = 8
 
 # credential-shaped text, whoever it belongs to: (pattern, what to keep before REDACTED)

@@ -10,6 +10,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -225,12 +226,11 @@ def cxengage_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) 
 def fetch(client: CxEngageClient, start: datetime) -> pa.Table:
     async def go() -> pa.Table:
         async with client:
-            return await client.fetch_intervals(start, start + timedelta(hours=6), FIELDS)
+            return await client.fetch_intervals(
+                start, start + timedelta(hours=6), cxengage.RAW_FIELDS
+            )
 
     return asyncio.run(go())
-
-
-FIELDS = cxengage.RAW_FIELDS
 
 
 def test_a_trickling_vendor_hits_the_request_deadline(trickling: SimulatorServer) -> None:
@@ -265,11 +265,11 @@ def test_a_trickling_vendor_hits_the_partition_deadline(trickling: SimulatorServ
 
 
 def test_land_raw_takes_its_deadlines_from_settings(
-    trickling: SimulatorServer, tmp_path: object
+    trickling: SimulatorServer, tmp_path: Path
 ) -> None:
     settings = Settings(
-        home=tmp_path,  # type: ignore[arg-type]
-        dagster_home=tmp_path,  # type: ignore[arg-type]
+        home=tmp_path,
+        dagster_home=tmp_path,
         report_tz="UTC",
         drift_tolerance_s=2.0,
         lookback_hours=12,
