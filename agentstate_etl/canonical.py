@@ -51,3 +51,8 @@ MISSING_REQUIRED = "missing_required"
 BAD_TIMESTAMP = "bad_timestamp"
 END_BEFORE_START = "end_before_start"
 BAD_VALUE = "bad_value"
+# the record's own time (CxEngage `start`, CXone `timestamp`, Kore.ai `EventTime`) is not in
+# the window that was asked for: the vendor ignored the range, or the clock is wrong
+OUTSIDE_WINDOW = "outside_window"
+# an `eventId` served again with other content; every version is quarantined
+CONFLICTING_DUPLICATE = "conflicting_duplicate"

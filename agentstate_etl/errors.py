@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agentstate_etl.redaction import redact
+
 
 class AgentStateError(Exception):
     """Base of every error agentstate-etl raises on purpose."""
@@ -23,6 +25,8 @@ class VendorError(AgentStateError):
         partition: str | None = None,
         status: int | None = None,
     ) -> None:
+        # the text may quote what a vendor sent: nothing credential-shaped, nothing unbounded
+        message, url = redact(message), redact(url, limit=2000)
         self.vendor = vendor
         self.url = url
         self.partition = partition

@@ -2,7 +2,13 @@
 
 Retries use tenacity (exponential backoff with jitter, bounded attempts) rather than a
 hand-written loop; a 429's `Retry-After` overrides the backoff. Every error names the
-vendor, the partition and the URL, never a credential (those travel in headers only).
+vendor, the partition and the URL, never a credential: the credentials a client sends are
+collected as it sends them and redacted from every error text (`agentstate_etl.redaction`).
+
+Two deadlines bound a hostile vendor (one that trickles a byte every few seconds never trips
+a per-read timeout): each request as a whole, body included (`Timeouts.request_s`, retried
+like a dropped connection), and a partition's whole fetch (`Timeouts.partition_s`, not
+retried).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import httpx
 import orjson
@@ -28,7 +34,11 @@ from tenacity import (
 )
 
 from agentstate_etl.errors import VendorError
+from agentstate_etl.redaction import SCAN_CHARS, Secrets
 from agentstate_etl.wire import PageShapeError, decode_page
+
+REQUEST_TIMEOUT_VARIABLE = "AGENTSTATE_REQUEST_TIMEOUT_S"
+PARTITION_TIMEOUT_VARIABLE = "AGENTSTATE_PARTITION_TIMEOUT_S"
 
 
 @dataclass
@@ -44,6 +54,8 @@ class FetchStats:
     token_renewals: int = 0
     rereads: int = 0
     duplicates_dropped: int = 0
+    conflicting_duplicates: int = 0
+    request_timeouts: int = 0
     records: int = 0
 
 
@@ -56,6 +68,20 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds: one request, body included (a timed-out request is retried), and
+    one partition's whole fetch, retries and waits included (not retried)."""
+
+    request_s: float = 60.0
+    partition_s: float = 1800.0
+
+    def __post_init__(self) -> None:
+        for name, seconds in (("request_s", self.request_s), ("partition_s", self.partition_s)):
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ValueError(f"Timeouts.{name} must be a positive number, got {seconds}")
+
+
 class AuthHook(Protocol):
     """Credentials sent as headers, renewed when the API says 401."""
 
@@ -65,6 +91,7 @@ class AuthHook(Protocol):
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class RequestRejected(VendorError):
@@ -81,6 +108,10 @@ class _Retryable(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
+
+
+class _RequestDeadline(Exception):
+    """A request that did not complete, body included, within `Timeouts.request_s`."""
 
 
 def iso_utc(moment: datetime) -> str:
@@ -117,11 +148,17 @@ class ApiClient:
         transport: httpx.AsyncBaseTransport | None,
         timeout_s: float,
         auth: httpx.Auth | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
+        """`timeout_s` bounds connecting; reads are bounded by the request deadline instead, so
+        a vendor that is slow but within `timeouts.request_s` is not cut off after one read."""
         self.vendor = vendor
         self.partition = partition
         self.stats = FetchStats()
         self.policy = retry or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
+        self.secrets = Secrets()
+        self._last_request: tuple[str, str, dict[str, Any] | None] = ("GET", "", None)
         self._gate = asyncio.Semaphore(concurrency)
         self._backoff = wait_exponential_jitter(
             multiplier=self.policy.base_delay_s,
@@ -134,7 +171,7 @@ class ApiClient:
             auth=auth,
             transport=transport,
             limits=limits,
-            timeout=httpx.Timeout(timeout_s),
+            timeout=httpx.Timeout(None, connect=min(timeout_s, self.timeouts.request_s)),
             verify=_ssl_context(),
         )
 
@@ -142,9 +179,62 @@ class ApiClient:
         await self.http.aclose()
 
     def error(self, message: str, url: httpx.URL | str, status: int | None = None) -> VendorError:
+        """A VendorError whose text has every credential this client sent redacted."""
         return VendorError(
-            message, vendor=self.vendor, url=safe_url(url), partition=self.partition, status=status
+            self.secrets.redact(message),
+            vendor=self.vendor,
+            url=self.printable(url),
+            partition=self.partition,
+            status=status,
         )
+
+    def printable(self, url: httpx.URL | str) -> str:
+        """A URL for an error: no user info, no credential this client sent."""
+        return self.secrets.redact(safe_url(url), limit=2000)
+
+    def body_text(self, response: httpx.Response) -> str:
+        """The start of a response body, redacted and bounded, for an error message."""
+        head = response.content[: SCAN_CHARS * 4].decode(response.encoding or "utf-8", "replace")
+        return self.secrets.redact(head) or "(empty body)"
+
+    def _transport_text(self, exc: httpx.TransportError) -> str:
+        """`ConnectTimeout: ...` with something to act on even when httpx gives no text."""
+        name, text = type(exc).__name__, str(exc).strip()
+        if text:
+            return f"{name}: {self.secrets.redact(text)}"
+        if isinstance(exc, httpx.TimeoutException):
+            phase = {
+                httpx.ConnectTimeout: "connect",
+                httpx.ReadTimeout: "read",
+                httpx.WriteTimeout: "write",
+                httpx.PoolTimeout: "pool",
+            }.get(type(exc), "")
+            seconds = getattr(self.http.timeout, phase, None) if phase else None
+            if seconds is not None:
+                return f"{name}: no {phase} progress within the {phase} timeout of {seconds:g} s"
+            return f"{name}: timed out ({phase or 'transport'} phase, httpx gave no detail)"
+        return f"{name} (httpx gave no detail)"
+
+    async def within_partition_deadline(self, call: Awaitable[T]) -> T:
+        """`call` (a partition's fetch), cancelled with a VendorError after `partition_s`."""
+        seconds = self.timeouts.partition_s
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                return await call
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise self.error(
+                f"the partition's fetch did not finish within its deadline of {seconds:g} s "
+                f"({PARTITION_TIMEOUT_VARIABLE}; requests: {self.stats.requests}, retries: "
+                f"{self.stats.retries}, the URL is the last one requested)",
+                self._url(*self._last_request),
+            ) from None
+
+    def _url(self, method: str, url: str, params: dict[str, Any] | None) -> httpx.URL:
+        """The full URL a request goes to (for errors raised before or without a response)."""
+        return self.http.build_request(method, url, params=params).url
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)
@@ -204,7 +294,7 @@ class ApiClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
-            retry=retry_if_exception_type((_Retryable, httpx.TransportError)),
+            retry=retry_if_exception_type((_Retryable, _RequestDeadline, httpx.TransportError)),
             sleep=self.policy.sleep,
             before_sleep=self._count_retry,
             reraise=True,
@@ -213,20 +303,32 @@ class ApiClient:
             async for attempt in retrying:
                 with attempt:
                     headers = await auth.headers() if auth else None
+                    for value in (headers or {}).values():
+                        self.secrets.add_header(value)
+                    if basic:
+                        self.secrets.add_basic(*basic)
                     async with self._gate:
                         self.stats.requests += 1
+                        self._last_request = (method, url, params)
+                        deadline = asyncio.timeout(self.timeouts.request_s)
                         try:
-                            response = await self.http.request(
-                                method,
-                                url,
-                                params=params,
-                                data=data,
-                                headers=headers,
-                                auth=basic or httpx.USE_CLIENT_DEFAULT,
-                            )
+                            async with deadline:
+                                response = await self.http.request(
+                                    method,
+                                    url,
+                                    params=params,
+                                    data=data,
+                                    headers=headers,
+                                    auth=basic or httpx.USE_CLIENT_DEFAULT,
+                                )
                         except httpx.TransportError:
                             self.stats.connection_errors += 1
                             raise
+                        except TimeoutError:
+                            if not deadline.expired():
+                                raise
+                            self.stats.request_timeouts += 1
+                            raise _RequestDeadline() from None
                     status = response.status_code
                     if status == 401 and auth and not renewed:
                         renewed = True
@@ -240,14 +342,22 @@ class ApiClient:
                         raise _Retryable(response)
         except _Retryable as exc:
             raise self.error(
-                f"{self.vendor} API still failing after {self.policy.attempts} attempts",
+                f"{self.vendor} API still failing after {self.policy.attempts} attempts "
+                f"(last answer HTTP {exc.response.status_code}: {self.body_text(exc.response)})",
                 exc.response.request.url,
                 exc.response.status_code,
+            ) from None
+        except _RequestDeadline:
+            raise self.error(
+                f"no complete response within the request deadline of "
+                f"{self.timeouts.request_s:g} s ({REQUEST_TIMEOUT_VARIABLE}) in "
+                f"{self.policy.attempts} attempts: the vendor is stalled or slower than that",
+                self._url(method, url, params),
             ) from None
         except httpx.TransportError as exc:
             raise self.error(
                 f"{self.vendor} API unreachable after {self.policy.attempts} attempts: "
-                f"{type(exc).__name__}: {exc}",
+                f"{self._transport_text(exc)}",
                 exc.request.url if _has_request(exc) else url,
             ) from None
         return self._check(response, not_found_ok)
@@ -258,15 +368,18 @@ class ApiClient:
             return None
         if status == 401:
             raise self.error(
-                "credentials rejected (HTTP 401); check the vendor variables", url, 401
+                f"credentials rejected (HTTP 401: {self.body_text(response)}); "
+                "check the vendor variables",
+                url,
+                401,
             )
         if status >= 400:
-            text = response.text[:200].replace("\n", " ")
+            text = self.body_text(response)
             raise RequestRejected(
                 f"request rejected: {text}",
                 detail=text,
                 vendor=self.vendor,
-                url=safe_url(url),
+                url=self.printable(url),
                 partition=self.partition,
                 status=status,
             )
@@ -328,3 +441,18 @@ class VendorClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.api.aclose()
+
+
+VendorClientT = TypeVar("VendorClientT", bound=VendorClient)
+
+
+def partition_deadline(
+    fetch: Callable[Concatenate[VendorClientT, P], Awaitable[T]],
+) -> Callable[Concatenate[VendorClientT, P], Coroutine[Any, Any, T]]:
+    """Bound a client's fetch of one partition, as a whole, by its `Timeouts.partition_s`."""
+
+    @functools.wraps(fetch)
+    async def bounded(client: VendorClientT, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await client.api.within_partition_deadline(fetch(client, *args, **kwargs))
+
+    return bounded

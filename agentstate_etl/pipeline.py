@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from agentstate_etl import lake
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.errors import AgentStateError, ConfigError, ValidationError
+from agentstate_etl.http import Timeouts
 from agentstate_etl.intervals import (
     day_bounds,
     fetch_window,
@@ -34,7 +35,13 @@ from agentstate_etl.intervals import (
 )
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, vendor_config
-from agentstate_etl.validation import QUARANTINE_COLUMNS, WIRE_ERROR, Split, split_valid
+from agentstate_etl.validation import (
+    QUARANTINE_COLUMNS,
+    WIRE_ERROR,
+    Split,
+    reject_sample,
+    split_valid,
+)
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
 
@@ -104,7 +111,7 @@ def _reason_counts(split: Split) -> dict[str, int]:
 def _check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
     if split.quarantine_rate <= settings.max_quarantine_rate:
         return
-    sample = split.quarantine.head(3)[["reason", "raw_record"]].to_dict("records")
+    sample = reject_sample(split.quarantine)
     raise ValidationError(
         f"{what}: {len(split.quarantine)} of {split.total} records failed validation "
         f"({split.quarantine_rate:.2%} > AGENTSTATE_MAX_QUARANTINE_RATE="
@@ -118,7 +125,11 @@ def _quarantine_table(split: Split) -> pa.Table:
 
 
 def _validate(
-    spec: VendorSpec, table: pa.Table, config: dict[str, str], day: date
+    spec: VendorSpec,
+    table: pa.Table,
+    config: dict[str, str],
+    day: date,
+    window: tuple[datetime, datetime] | None = None,
 ) -> tuple[pd.DataFrame, Split]:
     """Only the columns the Pandera model checks go to pandas; the rest stay Arrow."""
     checked = [c for c in spec.model.to_schema().columns if c not in spec.parsed_from]
@@ -133,6 +144,7 @@ def _validate(
         raw_fields=list(spec.raw_fields),
         parsed_from=spec.parsed_from,
         raw=table,
+        window=window,
     )
 
 
@@ -154,8 +166,10 @@ def land_raw(
             f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
         )
     fetch_end = min(end, extracted_at)
-    table, stats = asyncio.run(spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport))
-    frame, split = _validate(spec, table, config, day)
+    timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
+    fetch = spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport, timeouts)
+    table, stats = asyncio.run(fetch)
+    frame, split = _validate(spec, table, config, day, (start, fetch_end))
     _check_quarantine_rate(split, f"{vendor} {day}", settings)
 
     # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
@@ -245,7 +259,8 @@ def land_cxone_summary(
     start, end = day_bounds(day)
 
     async def fetch() -> tuple[pa.Table, dict[str, int]]:
-        async with cxone_client(config, f"cxone/{day}", transport) as client:
+        timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
+        async with cxone_client(config, f"cxone/{day}", transport, timeouts) as client:
             table = await client.fetch_summaries(agents, start, end, cxone_records.SUMMARY_FIELDS)
             return table, describe(client.stats)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -73,6 +74,8 @@ class Settings:
     max_quarantine_rate: float
     now_override: datetime | None = None
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
+    request_timeout_s: float = 60.0
+    partition_timeout_s: float = 1800.0
 
     @cached_property
     def lake(self) -> Lake:
@@ -114,7 +117,15 @@ class Settings:
             max_quarantine_rate=_parse_float("AGENTSTATE_MAX_QUARANTINE_RATE", "0.01"),
             now_override=now_override,
             lake_url=_env("AGENTSTATE_LAKE_URL", ""),
+            request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60"),
+            partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800"),
         )
+        for name, seconds in (
+            ("AGENTSTATE_REQUEST_TIMEOUT_S", settings.request_timeout_s),
+            ("AGENTSTATE_PARTITION_TIMEOUT_S", settings.partition_timeout_s),
+        ):
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ConfigError(f"{name} must be a positive number of seconds, got {seconds}")
         if settings.lookback_hours < 0:
             raise ConfigError("AGENTSTATE_LOOKBACK_HOURS must be >= 0")
         if not 0 <= settings.max_quarantine_rate <= 1:

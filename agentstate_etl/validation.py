@@ -1,14 +1,16 @@
 """Pandera validation that splits records into valid rows and quarantine rows with reasons.
 
 Every failing row is kept, in quarantine, with the check it failed and the raw record as
-JSON; nothing is dropped silently. Schema-level failures (a whole column of the wrong type)
-are not a row problem and raise `ValidationError`.
+JSON; nothing is dropped silently. A record whose own time lies outside the window that was
+fetched is quarantined too (`outside_window`): a vendor that ignores the range must not
+put a 1970 or 9999 record into the day. Schema-level failures (a whole column of the wrong
+type) are not a row problem and raise `ValidationError`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import orjson
@@ -16,11 +18,17 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 
-from agentstate_etl.canonical import BAD_TIMESTAMP, BAD_VALUE, MISSING_REQUIRED
+from agentstate_etl.canonical import BAD_TIMESTAMP, BAD_VALUE, MISSING_REQUIRED, OUTSIDE_WINDOW
 from agentstate_etl.errors import ValidationError
 
 WIRE_ERROR = "_wire_error"
+# the parsed column every vendor model has: the record's own time (an interval's start, an
+# event's timestamp)
+OWN_TIME = "start_ts"
 QUARANTINE_COLUMNS = ("vendor", "tenant_id", "partition_date", "reason", "raw_record")
+# what an error message quotes of quarantined rows: a few, each cut short
+SAMPLE_ROWS = 3
+SAMPLE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,33 @@ class Split:
         return len(self.quarantine) / self.total if self.total else 0.0
 
 
+def reject_sample(
+    quarantine: pd.DataFrame, rows: int = SAMPLE_ROWS, chars: int = SAMPLE_CHARS
+) -> list[dict[str, str]]:
+    """The first quarantined rows (reason and raw record) for an error message, each text cut
+    to `chars`: one malformed record can be megabytes, and a log line need not be."""
+    return [
+        {column: _cut(str(value), chars) for column, value in row.items()}
+        for row in quarantine.head(rows)[["reason", "raw_record"]].to_dict("records")
+    ]
+
+
+def _cut(text: str, chars: int) -> str:
+    return (
+        text if len(text) <= chars else f"{text[:chars]}... ({len(text) - chars} more characters)"
+    )
+
+
 def end_not_before_start(df: pd.DataFrame) -> pd.Series:
     """Row check for models with `start_ts`/`end_ts`: a missing side is reported as such
     (missing or bad timestamp), not as an end before the start."""
     return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+
+
+def outside_window(own_time: pd.Series, start: datetime, end: datetime) -> np.ndarray:
+    """Rows whose (parsed, UTC) time is known and not in `[start, end)`."""
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    return (own_time.notna() & ((own_time < lo) | (own_time >= hi))).to_numpy()
 
 
 def _row_reasons(
@@ -70,18 +101,23 @@ def split_valid(
     raw_fields: list[str],
     parsed_from: dict[str, str],
     raw: pa_arrow.Table | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> Split:
     """Validate `frame` (raw fields plus parsed columns) lazily; quarantine the failing rows.
 
     `parsed_from` maps each parsed column (e.g. `start_ts`) to the raw field it came from, so a
     null parse of a present value is reported as `bad_timestamp:<field>`, not as missing.
     When `raw` (the fetched table, row for row) is given, `frame` needs only the validated
-    columns and quarantined rows are taken from `raw`.
+    columns and quarantined rows are taken from `raw`. When `window` (`[start, end)`, what was
+    fetched) is given, a row whose `start_ts` lies outside it is quarantined as `outside_window`.
     """
     reasons: dict[object, list[str]] = {}
     if WIRE_ERROR in frame.columns:
         for index, message in frame[WIRE_ERROR].dropna().items():
             reasons.setdefault(index, []).append(str(message))
+    if window is not None:
+        for index in frame.index[outside_window(frame[OWN_TIME], *window)]:
+            reasons.setdefault(index, []).append(OUTSIDE_WINDOW)
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:

@@ -19,6 +19,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     max_quarantine_rate: float = 0.01
     now: str = ""  # AGENTSTATE_NOW: replay or test with a fixed clock; empty means the wall clock
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
+    request_timeout_s: float = 60.0
+    partition_timeout_s: float = 1800.0
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -31,6 +33,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             max_quarantine_rate=self.max_quarantine_rate,
             now_override=datetime.fromisoformat(self.now) if self.now else None,
             lake_url=self.lake_url,
+            request_timeout_s=self.request_timeout_s,
+            partition_timeout_s=self.partition_timeout_s,
         )
 
     @classmethod
@@ -43,6 +47,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             max_quarantine_rate=settings.max_quarantine_rate,
             now=settings.now_override.isoformat() if settings.now_override else "",
             lake_url=settings.lake_url,
+            request_timeout_s=settings.request_timeout_s,
+            partition_timeout_s=settings.partition_timeout_s,
         )
 
 

@@ -1,8 +1,8 @@
 """The vendor APIs of SPEC §4 as one Starlette app, served from the simulated world.
 
 All paths sit at the root, so one base URL serves every vendor. Faults (429, 5xx, dropped
-connections, slow answers, revoked tokens) are injected per request by `FaultPlan`; data
-faults live in the world itself.
+connections, slow answers, revoked tokens, trickled bodies) are injected per request by
+`FaultPlan`; data faults live in the world itself.
 """
 
 from __future__ import annotations
@@ -60,6 +60,37 @@ class DroppedConnection:
             }
         )
         await send({"type": "http.response.body", "body": b'{"results": [', "more_body": True})
+
+
+class TrickledResponse:
+    """Sends status and headers at once, then the body one byte every `interval_s`, as a
+    gateway that stalls does: no single read waits long, the whole response takes forever.
+    Stops as soon as the client hangs up."""
+
+    def __init__(self, response: Response, interval_s: float) -> None:
+        self.response = response
+        self.interval_s = interval_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = bytes(self.response.body)
+        start = {"type": "http.response.start", "status": self.response.status_code}
+        await send({**start, "headers": self.response.raw_headers})
+        for at in range(len(body)):
+            more = at + 1 < len(body)
+            await send({"type": "http.response.body", "body": body[at : at + 1], "more_body": more})
+            if more and await _hung_up(receive, self.interval_s):
+                return
+
+
+async def _hung_up(receive: Receive, seconds: float) -> bool:
+    """Whether the client disconnects within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        return False
+    return True
 
 
 class QuietDrops(logging.Filter):
@@ -129,7 +160,7 @@ class Simulator:
             key = (
                 f"{request.method} {request.url.path}?{sorted(request.query_params.multi_items())}"
             )
-            allowed = ("rate_limit", "server_errors", "drop_connections", "slow")
+            allowed = ("rate_limit", "server_errors", "drop_connections", "slow", "trickle")
             fault = self.plan.decide(key, (*allowed, "revoke_tokens") if bearer else allowed)
             if fault == "rate_limit":
                 retry_after = f"{self.faults.retry_after_s:g}"
@@ -149,6 +180,8 @@ class Simulator:
                 response = await endpoint(request)
             except ApiError as error:
                 return json_response({"error": error.message}, error.status, error.headers)
+            if fault == "trickle":  # not a success: the next attempt may trickle too
+                return TrickledResponse(response, self.faults.trickle_s)  # type: ignore[return-value]
             self.plan.succeeded(key)
             return response
 

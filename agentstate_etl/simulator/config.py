@@ -9,7 +9,15 @@ from typing import Any
 from agentstate_etl.errors import ConfigError
 
 # Per-request faults: the share of first and second attempts of a request that get them.
-REQUEST_FAULTS = ("rate_limit", "server_errors", "drop_connections", "slow", "revoke_tokens")
+# `trickle` is last and never part of `all`, so adding it changed no seeded run.
+REQUEST_FAULTS = (
+    "rate_limit",
+    "server_errors",
+    "drop_connections",
+    "slow",
+    "revoke_tokens",
+    "trickle",
+)
 # Data faults: switched on or off.
 DATA_FAULTS = ("duplicates", "late_events", "summary_drift", "malformed", "unknown_states")
 
@@ -37,8 +45,10 @@ class Faults:
     drop_connections: float = 0.0
     slow: float = 0.0
     revoke_tokens: float = 0.0
+    trickle: float = 0.0  # the body one byte at a time, `trickle_s` apart (a stalled gateway)
     retry_after_s: float = 1.0
     slow_s: float = 0.05
+    trickle_s: float = 10.0
     token_ttl_s: float = 3600.0
     duplicates: bool = False
     late_events: bool = False

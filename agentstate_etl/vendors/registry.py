@@ -13,7 +13,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 
 from agentstate_etl.errors import ConfigError
-from agentstate_etl.http import FetchStats
+from agentstate_etl.http import FetchStats, Timeouts
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.vendors.cxengage import records as cxengage_records
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
@@ -23,7 +23,7 @@ from agentstate_etl.vendors.koreai import records as koreai_records
 from agentstate_etl.vendors.koreai.client import KoreAiClient
 
 Fetch = Callable[
-    [dict[str, str], datetime, datetime, str, "httpx.AsyncBaseTransport | None"],
+    [dict[str, str], datetime, datetime, str, "httpx.AsyncBaseTransport | None", Timeouts | None],
     Coroutine[Any, Any, tuple[pa_arrow.Table, FetchStats]],
 ]
 
@@ -61,6 +61,7 @@ async def _fetch_cxengage(
     end: datetime,
     partition: str,
     transport: httpx.AsyncBaseTransport | None,
+    timeouts: Timeouts | None = None,
 ) -> tuple[pa_arrow.Table, FetchStats]:
     async with CxEngageClient(
         config["CXENGAGE_BASE_URL"],
@@ -69,13 +70,17 @@ async def _fetch_cxengage(
         config["CXENGAGE_PASSWORD"],
         partition=partition,
         transport=transport,
+        timeouts=timeouts,
     ) as client:
         table = await client.fetch_intervals(start, end, cxengage_records.RAW_FIELDS)
         return table, client.stats
 
 
 def cxone_client(
-    config: dict[str, str], partition: str, transport: httpx.AsyncBaseTransport | None
+    config: dict[str, str],
+    partition: str,
+    transport: httpx.AsyncBaseTransport | None,
+    timeouts: Timeouts | None = None,
 ) -> CxOneClient:
     return CxOneClient(
         config["CXONE_BASE_URL"],
@@ -84,6 +89,7 @@ def cxone_client(
         config["CXONE_CLIENT_SECRET"],
         partition=partition,
         transport=transport,
+        timeouts=timeouts,
     )
 
 
@@ -93,8 +99,9 @@ async def _fetch_cxone(
     end: datetime,
     partition: str,
     transport: httpx.AsyncBaseTransport | None,
+    timeouts: Timeouts | None = None,
 ) -> tuple[pa_arrow.Table, FetchStats]:
-    async with cxone_client(config, partition, transport) as client:
+    async with cxone_client(config, partition, transport, timeouts) as client:
         table = await client.fetch_history(start, end, cxone_records.RAW_FIELDS)
         return table, client.stats
 
@@ -105,6 +112,7 @@ async def _fetch_koreai(
     end: datetime,
     partition: str,
     transport: httpx.AsyncBaseTransport | None,
+    timeouts: Timeouts | None = None,
 ) -> tuple[pa_arrow.Table, FetchStats]:
     async with KoreAiClient(
         config["KOREAI_BASE_URL"],
@@ -113,6 +121,7 @@ async def _fetch_koreai(
         config["KOREAI_CLIENT_SECRET"],
         partition=partition,
         transport=transport,
+        timeouts=timeouts,
     ) as client:
         table = await client.fetch_activity(start, end, koreai_records.RAW_FIELDS)
         return table, client.stats

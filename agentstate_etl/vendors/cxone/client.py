@@ -13,7 +13,16 @@ import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import OAuthClientCredentials
-from agentstate_etl.http import ApiClient, RetryPolicy, VendorClient, expect, gather_all, iso_utc
+from agentstate_etl.http import (
+    ApiClient,
+    RetryPolicy,
+    Timeouts,
+    VendorClient,
+    expect,
+    gather_all,
+    iso_utc,
+    partition_deadline,
+)
 from agentstate_etl.wire import concat_pages, empty_table, page_to_table
 
 HISTORY = "/api/reporting/v2/agent-state-history"
@@ -36,6 +45,7 @@ class CxOneClient(VendorClient):
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.api = ApiClient(
             "cxone",
@@ -45,7 +55,9 @@ class CxOneClient(VendorClient):
             retry=retry,
             transport=transport,
             timeout_s=timeout_s,
+            timeouts=timeouts,
         )
+        self.api.secrets.add_basic(client_id, client_secret)
         self.auth = OAuthClientCredentials(self.api, token_url, client_id, client_secret)
         self.page_size = page_size
 
@@ -70,6 +82,7 @@ class CxOneClient(VendorClient):
         head, table = page
         return expect(self.api, head, HISTORY, totalRecords=int)["totalRecords"], table
 
+    @partition_deadline
     async def fetch_history(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
@@ -91,6 +104,7 @@ class CxOneClient(VendorClient):
         self.stats.records += table.num_rows
         return table
 
+    @partition_deadline
     async def fetch_snapshot(self) -> list[dict[str, Any]]:
         """Agents logged in now, with their current state (an empty list is normal)."""
         body = await self._get(SNAPSHOT, {})
@@ -110,6 +124,7 @@ class CxOneClient(VendorClient):
             for item in body["intervals"]
         ]
 
+    @partition_deadline
     async def fetch_summaries(
         self, agent_ids: list[str], start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:

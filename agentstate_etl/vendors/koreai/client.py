@@ -18,9 +18,11 @@ from agentstate_etl.http import (
     ApiClient,
     RequestRejected,
     RetryPolicy,
+    Timeouts,
     VendorClient,
     gather_all,
     iso_utc,
+    partition_deadline,
 )
 from agentstate_etl.wire import concat_pages
 
@@ -51,6 +53,7 @@ class KoreAiClient(VendorClient):
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.api = ApiClient(
             "koreai",
@@ -60,7 +63,9 @@ class KoreAiClient(VendorClient):
             retry=retry,
             transport=transport,
             timeout_s=timeout_s,
+            timeouts=timeouts,
         )
+        self.api.secrets.add(client_secret)
         self.auth = KoreJwtAuth(client_id, client_secret)
         self.path = f"/agentassist/api/public/analytics/account/{account_id}/agentactivity"
         self.max_window = max_window
@@ -86,6 +91,7 @@ class KoreAiClient(VendorClient):
             raise self.api.error("no data (HTTP 404)", self.path, 404)
         return page[1]
 
+    @partition_deadline
     async def fetch_activity(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
