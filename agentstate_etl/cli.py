@@ -18,6 +18,7 @@ import typer
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.errors import AgentStateError
+from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
 from agentstate_etl.marts.checks import run_check
 from agentstate_etl.marts.reports import run_report
 from agentstate_etl.settings import Settings, parse_day
@@ -29,6 +30,12 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("simulate", help="Run the vendor simulator as an HTTP server.")(simulate)
+
+
+@app.callback()
+def _signals() -> None:
+    """SIGTERM stops a command the way Ctrl-C does (runs end as failed, servers stop)."""
+    terminate_as_interrupt()
 
 
 def _fail(message: str) -> None:
@@ -154,7 +161,7 @@ def ui(port: int = 3000) -> None:
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     workspace = Path.cwd() / "workspace.yaml"
-    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-p", str(port)])
+    raise typer.Exit(run_process_group([dagster, "dev", "-w", str(workspace), "-p", str(port)]))
 
 
 @app.command()

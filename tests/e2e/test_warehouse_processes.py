@@ -4,6 +4,7 @@ into a fresh DAGSTER_HOME, a backfill killed with SIGKILL."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -173,34 +174,53 @@ def test_first_runs_into_a_fresh_dagster_home_do_not_race(tmp_path: Path) -> Non
         assert [p.returncode for p in processes] == [0, 0, 0], outcomes
 
 
-def test_a_backfill_killed_with_sigkill_is_marked_failed_by_the_next_run(
-    home: Path, simulator: SimulatorServer
-) -> None:
-    args = ["backfill", "--vendor", "cxone", "--start", str(DAYS[0]), "--end", str(DAYS[-1])]
+def start_backfill(
+    home: Path, simulator: SimulatorServer, args: list[str]
+) -> subprocess.Popen[bytes]:
+    """A backfill in its own process, returned once its first run is STARTED."""
     process = subprocess.Popen(
         [sys.executable, "-m", "agentstate_etl.cli", *args],
         env=environment(home, **simulator.env()),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    instance_home = home / "dagster"
+    wait_for(lambda: run_statuses(home) & {"STARTED"}, "the backfill's run to start")
+    return process
 
-    def started() -> bool:
-        if not (instance_home / "history" / "runs.db").exists():
-            return False
-        with dg.DagsterInstance.from_config(str(instance_home)) as instance:
-            return bool(instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])))
 
-    wait_for(started, "the backfill's run to start")
+def run_statuses(home: Path) -> set[str]:
+    """The instance's run statuses, read under the lock the CLI creates the instance under
+    (opening an instance while another process creates it races on SQLite's schema)."""
+    lock = home / "dagster" / ".agentstate-init.lock"
+    if not lock.exists():
+        return set()
+    with open(lock, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+            return {run.status.value for run in instance.get_runs()}
+
+
+BACKFILL = ["backfill", "--vendor", "cxone", "--start", str(DAYS[0]), "--end", str(DAYS[-1])]
+
+
+def test_a_backfill_killed_with_sigkill_is_marked_failed_by_the_next_run(
+    home: Path, simulator: SimulatorServer
+) -> None:
+    process = start_backfill(home, simulator, BACKFILL)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=WAIT_S)
-    again = agentstate(home, *args, **simulator.env())
+    again = agentstate(home, *BACKFILL, **simulator.env())
     assert again.returncode == 0, again.stderr
-    with dg.DagsterInstance.from_config(str(instance_home)) as instance:
-        runs = instance.get_runs()
-        statuses = sorted(r.status.value for r in runs)
+    statuses = run_statuses(home)
     assert "STARTED" not in statuses and "FAILURE" in statuses
     # and the killed run left nothing a reader would take for data
     landed = lake.Lake.from_url(home / "lake")
     for key in landed.partitions(lake.RAW, "cxone"):
         landed.read(lake.RAW, key)
+
+
+def test_sigterm_ends_a_backfill_and_its_run(home: Path, simulator: SimulatorServer) -> None:
+    process = start_backfill(home, simulator, BACKFILL)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=WAIT_S) != 0
+    assert "STARTED" not in run_statuses(home)

@@ -1,0 +1,50 @@
+"""SIGTERM stops what runs underneath: a whole process group, grandchildren included."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WRAPPER = """
+import sys
+from agentstate_etl.interrupts import run_process_group
+child = [sys.executable, "-c", '''
+import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # like dagster dev's servers
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+open(sys.argv[1], "w").write(str(grandchild.pid))
+time.sleep(600)
+''', sys.argv[1]]
+sys.exit(run_process_group(child, grace_s=5))
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead: it only waits for its parent to read its status
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split()[2] != "Z"
+
+
+def test_sigterm_stops_the_whole_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    wrapper = subprocess.Popen([sys.executable, "-c", WRAPPER, str(pid_file)])
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert time.monotonic() < deadline, "the grandchild never started"
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    assert alive(grandchild)
+    wrapper.send_signal(signal.SIGTERM)
+    assert wrapper.wait(timeout=30) == 130
+    deadline = time.monotonic() + 30
+    while alive(grandchild):
+        assert time.monotonic() < deadline, "the grandchild outlived the wrapper"
+        time.sleep(0.05)
