@@ -37,3 +37,10 @@ class VendorError(AgentStateError):
 
 class ValidationError(AgentStateError):
     """Data failed validation past what quarantine may absorb (e.g. quarantine rate too high)."""
+
+
+class LakeConflictError(AgentStateError):
+    """Another run committed the same partition's landing while this one was writing it.
+
+    The lake keeps the other run's landing; this run's objects were never visible.
+    """
