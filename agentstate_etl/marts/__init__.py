@@ -1,5 +1,9 @@
 """Build the DuckDB warehouse from the Parquet lake: the `.sql` files of `sql/`, in name order.
 
+The SQL reads the lake's committed objects through three views (`lake_intervals`,
+`lake_summary`, `lake_summary_requests`): DuckDB's Parquet reader over the files of a local
+lake, or Arrow datasets over an object store (DuckDB scans them without an extension).
+
 The warehouse is built into a new file beside the old one and renamed over it, so an analyst
 holding the previous file open never makes a build fail, and a failed build leaves the
 previous warehouse untouched.
@@ -88,11 +92,21 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
     scratch = target.parent / ".scratch"
     scratch.mkdir(exist_ok=True)
 
-    def files(dataset: str) -> list[Path]:
-        keys = settings.lake.partitions(lake.LANDING_OF[dataset])
-        return [Path(settings.lake.location(o)) for o in settings.lake.objects(dataset, keys)]
+    def objects(dataset: str) -> list[str]:
+        return settings.lake.objects(dataset, settings.lake.partitions(lake.LANDING_OF[dataset]))
 
-    interval_files = files(lake.INTERVALS)
+    def register(
+        con: duckdb.DuckDBPyConnection, view: str, found: list[str], schema: pa.Schema
+    ) -> None:
+        if not settings.lake.is_local:
+            con.register(view, settings.lake.dataset(found, schema))
+            return
+        paths = [Path(settings.lake.location(o)) for o in found]
+        # the view reads its variable when queried: one variable per view
+        con.execute(f"SET VARIABLE {view}_files = ?", [_files_or_empty(paths, schema, scratch)])
+        con.execute(f"CREATE TEMP VIEW {view} AS FROM read_parquet(getvariable('{view}_files'))")
+
+    interval_objects = objects(lake.INTERVALS)
     try:
         with duckdb.connect(str(building)) as con:
             con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
@@ -100,23 +114,10 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
             con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
             # tables are loaded in parallel, in any order; the marts keep their ORDER BY
             con.execute("SET preserve_insertion_order = false")
-            con.execute(
-                "SET VARIABLE interval_files = ?",
-                [_files_or_empty(interval_files, INTERVAL_SCHEMA, scratch)],
-            )
-            con.execute(
-                "SET VARIABLE summary_files = ?",
-                [_files_or_empty(files(lake.SUMMARY), SUMMARY_SCHEMA, scratch)],
-            )
-            con.execute(
-                "SET VARIABLE summary_request_files = ?",
-                [
-                    _files_or_empty(
-                        files(lake.SUMMARY_REQUESTS),
-                        SUMMARY_REQUEST_SCHEMA,
-                        scratch,
-                    )
-                ],
+            register(con, "lake_intervals", interval_objects, INTERVAL_SCHEMA)
+            register(con, "lake_summary", objects(lake.SUMMARY), SUMMARY_SCHEMA)
+            register(
+                con, "lake_summary_requests", objects(lake.SUMMARY_REQUESTS), SUMMARY_REQUEST_SCHEMA
             )
             con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
             for path in sql_files():
@@ -138,6 +139,6 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
     return WarehouseBuild(
         path=target,
         row_counts=counts,
-        partitions=len(interval_files),
+        partitions=len(interval_objects),
         reconciliation_status=statuses,
     )

@@ -2,4 +2,4 @@
 CREATE TABLE agent_state_intervals AS
 SELECT vendor, tenant_id, agent_id, agent_name, state, vendor_state, reason,
        start_ts, end_ts, duration_s, partition_date, is_carry_in, is_open
-FROM read_parquet(getvariable('interval_files'));
+FROM lake_intervals;

@@ -3,8 +3,8 @@
 CREATE TABLE vendor_summary_intervals AS
 SELECT vendor, tenant_id, agent_id, partition_date, state, vendor_state, reason,
        start_ts, end_ts, summary_s
-FROM read_parquet(getvariable('summary_files'));
+FROM lake_summary;
 
 CREATE TABLE vendor_summary_requests AS
 SELECT vendor, tenant_id, agent_id, partition_date, intervals
-FROM read_parquet(getvariable('summary_request_files'));
+FROM lake_summary_requests;
