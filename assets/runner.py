@@ -1,8 +1,10 @@
 """Backfills through Dagster from Python (the CLI's `backfill` and `demo`).
 
-One in-process run per vendor covers the whole date range (a single-run backfill, no process
-start per partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows it;
-the warehouse is rebuilt afterwards in a run of its own.
+One run per vendor covers the whole date range (a single-run backfill, no process start per
+partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows it; the
+warehouse is rebuilt afterwards in a run of its own. Runs execute in this process, or, when
+AGENTSTATE_EXECUTOR names a deployment's executor, on its workers (this process then only
+orchestrates the steps).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import dagster as dg
 
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings, vendor_config
+from assets.executors import executor_name
 from assets.partitions import START_DATE
 
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
@@ -49,7 +52,10 @@ def backfill_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
+
+
+def _failure_message(result: RunResult) -> str:
     messages = []
     for event in result.all_events:
         if event.is_failure and event.event_specific_data is not None:
@@ -67,6 +73,28 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").touch()  # an empty config: Dagster's defaults, without its warning
     return dg.DagsterInstance.get()
+
+
+def deployment_job(name: str) -> dg.JobDefinition:
+    """A job rebuilt by name in any process: workers rebuild a run's job through this."""
+    from assets.definitions import defs
+
+    return defs().resolve_job_def(name)
+
+
+def execute(
+    definitions: dg.Definitions,
+    name: str,
+    instance: dg.DagsterInstance,
+    tags: dict[str, str] | None = None,
+) -> RunResult:
+    """Run a job in this process, or through the deployment's executor (steps on workers)."""
+    if executor_name() == "default":
+        return definitions.resolve_job_def(name).execute_in_process(
+            instance=instance, tags=tags, run_config=QUIET, raise_on_error=False
+        )
+    job = dg.build_reconstructable_job("assets.runner", "deployment_job", (name,))
+    return dg.execute_job(job, instance, run_config=QUIET, tags=tags, raise_on_error=False)
 
 
 def run_backfill(
@@ -92,10 +120,7 @@ def run_backfill(
     }
     for vendor in vendors:
         progress(f"{vendor}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
-        job = definitions.resolve_job_def(f"{vendor}_daily")
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=QUIET, raise_on_error=False
-        )
+        result = execute(definitions, f"{vendor}_daily", instance, tags)
         report.run_ids[vendor] = result.run_id
         if result.success:
             progress(f"{vendor}: ok (run {result.run_id[:8]})")
@@ -103,9 +128,7 @@ def run_backfill(
             report.failures[vendor] = _failure_message(result)
             progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
     progress("warehouse: building marts ...")
-    result = definitions.resolve_job_def("warehouse_build").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False
-    )
+    result = execute(definitions, "warehouse_build", instance)
     report.run_ids["warehouse"] = result.run_id
     if result.success:
         progress(f"warehouse: ok ({settings.warehouse})")

@@ -5,6 +5,7 @@ import dagster as dg
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.marts import build_warehouse
 from agentstate_etl.marts.checks import run_check
+from assets.executors import WAREHOUSE_OP_TAGS
 from assets.resources import AgentStateSettings
 
 WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + ["cxone_status_summary"]
@@ -17,6 +18,7 @@ WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + ["cxone_s
     deps=WAREHOUSE_DEPS,
     group_name="warehouse",
     automation_condition=dg.AutomationCondition.eager(),
+    op_tags=WAREHOUSE_OP_TAGS,
 )
 def warehouse(agentstate: AgentStateSettings) -> dg.MaterializeResult:
     build = build_warehouse(agentstate.settings())
@@ -34,7 +36,7 @@ def warehouse(agentstate: AgentStateSettings) -> dg.MaterializeResult:
 def _rows_check(
     name: str, description: str, severity: dg.AssetCheckSeverity
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=warehouse, name=name, description=description)
+    @dg.asset_check(asset=warehouse, name=name, description=description, op_tags=WAREHOUSE_OP_TAGS)
     def check(agentstate: AgentStateSettings) -> dg.AssetCheckResult:
         offending = run_check(agentstate.settings().warehouse, name)
         return dg.AssetCheckResult(
