@@ -228,3 +228,59 @@ def redis_server(log_dir: Path) -> Iterator[str]:
         yield url
     finally:
         stop(process)
+
+
+# ---- Celery workers ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def celery_workers(
+    names_and_queues: dict[str, list[str]], env: dict[str, str], log_dir: Path, includes: list[str]
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`dagster-celery worker start` per name (deploy/celery.yaml, one step at a time each),
+    each in a process group of its own; yields once every worker answers a ping."""
+    from celery import Celery
+
+    root = Path(__file__).resolve().parents[2]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, queues in names_and_queues.items():
+            command = [str(venv_bin() / "dagster-celery"), "worker", "start", "-A"]
+            command += ["dagster_celery.app", "-y", str(root / "deploy" / "celery.yaml")]
+            command += ["-n", name, "-l", "WARNING"]
+            # one -q with a comma list: dagster-celery passes each -q on as a -Q of its own,
+            # and celery keeps only the last -Q
+            command += ["-q", ",".join(queues)]
+            command += [arg for module in includes for arg in ("-i", module)]
+            command += ["--", "--concurrency=1", "--without-gossip", "--without-mingle"]
+            with open(log_dir / f"worker-{name}.log", "wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        env=env,
+                        cwd=root,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        control = Celery(broker=env["CELERY_BROKER_URL"]).control
+        expected = {name.split("@")[0] for name in names_and_queues}
+
+        def all_answer() -> bool:
+            replies = control.ping(timeout=0.5)
+            return expected <= {name.split("@")[0] for reply in replies for name in reply}
+
+        deadline = time.monotonic() + 60
+        while not all_answer():
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"a celery worker exited ({process.returncode}); see {log_dir}"
+                    )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"celery workers did not answer within 60 s; see {log_dir}")
+        yield processes
+    finally:
+        for process in processes:
+            stop(process, group=True)
