@@ -10,8 +10,11 @@ consumes.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import yaml
 
 from agentstate_etl.errors import ConfigError
 
@@ -35,8 +38,8 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
 
     `celery`: the broker and result backend come from CELERY_BROKER_URL and
     CELERY_RESULT_BACKEND, the same variables deploy/celery.yaml gives the workers.
-    `k8s`: each step in its own Kubernetes job; image, namespace and env come from the run
-    launcher or run config (deploy/k8s/).
+    `k8s`: each step in its own Kubernetes job, configured by the YAML file
+    AGENTSTATE_K8S_EXECUTOR_CONFIG names (deploy/k8s/executor.yaml), else by run config.
     """
     name = executor_name()
     if name == "default":
@@ -61,4 +64,19 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
         raise ConfigError(
             "AGENTSTATE_EXECUTOR=k8s needs dagster-k8s: pip install 'agentstate-etl[k8s]'"
         ) from exc
-    return k8s_job_executor
+    config_file = os.environ.get("AGENTSTATE_K8S_EXECUTOR_CONFIG", "").strip()
+    if not config_file:
+        return k8s_job_executor
+    return k8s_job_executor.configured(_execution_config(config_file), name="k8s")
+
+
+def _execution_config(path: str) -> dict[str, Any]:
+    """The `execution: config:` block of a YAML file (deploy/k8s/executor.yaml)."""
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"AGENTSTATE_K8S_EXECUTOR_CONFIG: cannot read {path}: {exc}") from exc
+    config = (document or {}).get("execution", {}).get("config")
+    if not isinstance(config, dict):
+        raise ConfigError(f"AGENTSTATE_K8S_EXECUTOR_CONFIG: {path} has no execution: config: block")
+    return config
