@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from tests.deploy.servers import PostgresServer, S3Server, postgres_server, redis_server, s3_server
-from tests.e2e.conftest import DST_ZONE, SIM_NOW, SIM_START
+from tests.e2e.conftest import faulty_simulator_config
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def agentstate_backfill(vendor: str, days: list[date], env: dict[str, str], cwd: Path) -> None:
+    """`agentstate backfill` over `days` in a process of its own, as an operator runs it."""
+    end = days[-1] + timedelta(days=1)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("agentstate")), "backfill", "--vendor", vendor]
+        + ["--start", days[0].isoformat(), "--end", end.isoformat()],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="session")
@@ -38,15 +55,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[SimulatorServer]:
     """The faulty simulator of the end-to-end tests; worker processes reach it on loopback."""
-    config = SimConfig(
-        seed=20260308,
-        agents=8,
-        start=SIM_START,
-        now=SIM_NOW,
-        koreai_timezone=DST_ZONE,
-        faults=Faults.all(retry_after_s=0),
-    )
-    with SimulatorServer(config) as server:
+    with SimulatorServer(faulty_simulator_config(agents=8)) as server:
         yield server
 
 

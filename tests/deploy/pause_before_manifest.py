@@ -5,8 +5,9 @@ the crash the lake must survive is the one between a landing's data objects and 
 
 - `AGENTSTATE_TEST_PAUSE_MANIFEST`: part of the manifest path to stop at,
 - `AGENTSTATE_TEST_PAUSE_MARKER`: a file this process creates, holding its pid, when it stops.
-  Only the process that creates it stops; once it exists nothing stops again, so a re-run
-  goes through.
+  Only the process that creates it stops for good; a later process reaching the same manifest
+  (the step run again) waits until the file `<marker>.release` exists, so the test can look
+  at the lake between the kill and the re-run.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def _install() -> None:
         try:
             claim = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
+            while not os.path.exists(f"{marker}.release"):
+                time.sleep(0.05)
             return
         os.write(claim, str(os.getpid()).encode())
         os.close(claim)

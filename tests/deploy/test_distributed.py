@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -27,7 +25,7 @@ from agentstate_etl.marts import MART_TABLES
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.server import SimulatorServer
 from assets.runner import execute
-from tests.deploy.conftest import ROOT
+from tests.deploy.conftest import ROOT, agentstate_backfill
 from tests.deploy.servers import PostgresServer, S3Server, celery_workers
 from tests.e2e.conftest import DAYS, SIM_NOW, range_tags
 
@@ -71,17 +69,7 @@ def embedded_marts(
         DAGSTER_HOME=str(home / "dagster"),
         AGENTSTATE_NOW=SIM_NOW.isoformat(),
     )
-    end = BACKFILL_DAYS[-1] + timedelta(days=1)
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("agentstate")), "backfill", "--vendor", "all"]
-        + ["--start", BACKFILL_DAYS[0].isoformat(), "--end", end.isoformat()],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    agentstate_backfill("all", BACKFILL_DAYS, env, home)
     assert (home / "data" / "lake").is_dir()
     assert list((home / "dagster").rglob("*.db")), "the embedded default's SQLite instance"
     return read_marts(home / "data" / "warehouse.duckdb")
@@ -154,6 +142,10 @@ def deployment(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # the schema first, as an operator does with `dagster instance migrate`: workers starting
+    # together on an empty database race to create the same tables
+    with dg.DagsterInstance.get():
+        pass
     return Deployment(env=env, home=home, postgres=postgres, s3=s3)
 
 
@@ -192,6 +184,9 @@ def test_worker_killed_mid_step_then_rerun_leaves_no_partial_partition(
     simulator: SimulatorServer,
     embedded_marts: dict[str, pd.DataFrame],
 ) -> None:
+    """SIGKILL of the worker process running a step, between the landing's data objects and
+    its manifest: no reader sees the partition; Celery puts the step back on the queue
+    (deploy/celery.yaml), it runs again, and the warehouse equals a clean run's."""
     tenant = simulator.env()["CXONE_CLIENT_ID"]
     stopped_at = lake.PartitionKey("cxone", tenant, BACKFILL_DAYS[1])
     marker = tmp_path / "stopped.pid"
@@ -200,46 +195,51 @@ def test_worker_killed_mid_step_then_rerun_leaves_no_partial_partition(
         AGENTSTATE_TEST_PAUSE_MANIFEST=f"_manifests/{lake.RAW}/{stopped_at.path()}.json",
         AGENTSTATE_TEST_PAUSE_MARKER=str(marker),
     )
-    with celery_workers(WORKERS, env, tmp_path, includes=["tests.deploy.pause_before_manifest"]):
-        killer_done: list[int] = []
+    landed = deployment.lake
+    bucket, prefix = landed.root.split("/", 1)
+    seen_after_kill: dict[str, object] = {}
 
-        def kill_when_stopped() -> None:
-            deadline = time.monotonic() + 120
-            while not (marker.exists() and marker.read_text()):
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.05)
-            pid = int(marker.read_text())
-            os.kill(pid, signal.SIGKILL)  # the pool process running the step, between its
-            killer_done.append(pid)  # data objects and its manifest
-
-        killer = threading.Thread(target=kill_when_stopped, daemon=True)
-        killer.start()
-        first = deployment.run("all_vendors_daily", range_tags(BACKFILL_DAYS))
-        killer.join(timeout=5)
-        assert killer_done, "no worker reached the chosen manifest"
-        assert not first.success
-
-        landed = deployment.lake
-        # the killed step's objects for the stopped day are in the bucket, no manifest names them
-        bucket, prefix = landed.root.split("/", 1)
-        written = [
+    def kill_then_look() -> None:
+        deadline = time.monotonic() + 120
+        while not (marker.exists() and marker.read_text()):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        # what a reader sees now, before the step runs again
+        seen_after_kill["objects"] = [
             k
             for k in deployment.s3.keys(bucket, f"{prefix}/{lake.RAW}/{stopped_at.path()}/")
             if k.endswith(".parquet")
         ]
-        assert written, "the step was killed after writing its data objects"
-        assert stopped_at not in landed.partitions(lake.RAW, "cxone")
-        assert not landed.has(lake.RAW, stopped_at)
-        assert BACKFILL_DAYS[0] in {k.day for k in landed.partitions(lake.RAW, "cxone")}
+        seen_after_kill["cxone_days"] = [k.day for k in landed.partitions(lake.RAW, "cxone")]
+        seen_after_kill["has"] = landed.has(lake.RAW, stopped_at)
+        Path(f"{marker}.release").touch()
 
-        rerun = deployment.run("all_vendors_daily", range_tags(BACKFILL_DAYS))
-        assert rerun.success
+    with celery_workers(WORKERS, env, tmp_path, includes=["tests.deploy.pause_before_manifest"]):
+        killer = threading.Thread(target=kill_then_look, daemon=True)
+        killer.start()
+        backfill = deployment.run("all_vendors_daily", range_tags(BACKFILL_DAYS))
+        killer.join(timeout=10)
+        assert seen_after_kill, "no worker reached the chosen manifest"
+        assert backfill.success
         assert deployment.run("warehouse_build").success
 
+    # between the kill and the re-run: the day's objects were written, nobody saw them
+    written = seen_after_kill["objects"]
+    assert written, "the step was killed after writing its data objects"
+    assert seen_after_kill["has"] is False
+    assert seen_after_kill["cxone_days"] == [BACKFILL_DAYS[0]]
+    # the step ran twice in the run: killed once, then again on a worker
+    with dg.DagsterInstance.get() as instance:
+        starts = [
+            e
+            for e in instance.all_logs(backfill.run_id, of_type=dg.DagsterEventType.STEP_START)
+            if e.step_key == "cxone_raw_records"
+        ]
+    assert len(starts) == 2
+
     assert_same_warehouse(deployment.warehouse, embedded_marts)
-    landed = deployment.lake
     committed = landed.object(lake.RAW, stopped_at)
     assert all(not k.endswith(committed) for k in written), "the orphans are not what is read"
-    statuses = [status for _, status in deployment.runs()]
-    assert statuses == ["FAILURE", "SUCCESS", "SUCCESS"]
+    assert deployment.runs() == [("all_vendors_daily", "SUCCESS"), ("warehouse_build", "SUCCESS")]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agentstate_etl import lake
 from agentstate_etl.simulator.server import SimulatorServer
+from tests.deploy.conftest import agentstate_backfill
 from tests.deploy.servers import PostgresServer, S3Server
 from tests.e2e.conftest import DAYS, SIM_NOW
 
@@ -36,17 +35,7 @@ def test_backfill_records_its_runs_in_postgres(
         "AGENTSTATE_START_DATE": "2026-03-01",
         "AGENTSTATE_NOW": SIM_NOW.isoformat(),
     }
-    start, end = DAYS[0].isoformat(), DAYS[2].isoformat()
-    agentstate = Path(sys.executable).with_name("agentstate")
-    done = subprocess.run(
-        [str(agentstate), "backfill", "--vendor", "cxone", "--start", start, "--end", end],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    agentstate_backfill("cxone", DAYS[:2], env, tmp_path)
 
     database = dagster_home["DAGSTER_POSTGRES_URL"].rsplit("/", 1)[1]
     with postgres.connect(database) as connection, connection.cursor() as cursor:

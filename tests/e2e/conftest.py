@@ -88,17 +88,21 @@ def build_warehouse_run(
     )
 
 
-@pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorServer]:
-    config = SimConfig(
+def faulty_simulator_config(agents: int = 12) -> SimConfig:
+    """The simulated week with every fault on (the deployment tests use it too)."""
+    return SimConfig(
         seed=20260308,
-        agents=12,
+        agents=agents,
         start=SIM_START,
         now=SIM_NOW,
         koreai_timezone=DST_ZONE,
         faults=Faults.all(retry_after_s=0),
     )
-    with SimulatorServer(config) as server:
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    with SimulatorServer(faulty_simulator_config()) as server:
         yield server
 
 
