@@ -107,7 +107,9 @@ def simulator() -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture(scope="session")
-def backfill(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Backfill:
+def backfill(
+    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backfill]:
     """Every vendor over DAYS: one ranged (single-run) backfill per vendor, then the marts."""
     home = tmp_path_factory.mktemp("agentstate")
     instance = dg.DagsterInstance.ephemeral()
@@ -123,7 +125,10 @@ def backfill(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactor
         assert result.success
     done = Backfill(home=home, world=simulator.world, env=env, instance=instance)
     assert build_warehouse_run(done).success
-    return done
+    yield done
+    # its artifact storage is a temporary directory: removed now, not by a finalizer that
+    # warns (ResourceWarning) whenever garbage collection happens to reach it
+    instance.dispose()
 
 
 @pytest.fixture(scope="session")
