@@ -45,3 +45,10 @@ class ValidationError(AgentStateError):
 
 class WarehouseError(AgentStateError):
     """The warehouse is missing, or lacks the table or rows a reader asked for."""
+
+
+class LakeConflictError(AgentStateError):
+    """Another run committed the same partition's landing while this one was writing it.
+
+    The lake keeps the other run's landing; this run's objects were never visible.
+    """

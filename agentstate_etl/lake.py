@@ -12,10 +12,20 @@ rename on a local disk, so a reader sees all of a landing's datasets or none of 
 re-run replaces them all at once. Object stores have no rename, hence the manifest: objects
 that no manifest names (a crashed or superseded run's) are never read, and a later commit of
 the same partition deletes them once they are older than `ORPHAN_GRACE_S`.
+
+A manifest is replaced only if it is still the one the writer saw before writing its data
+objects (compare-and-swap: a conditional PUT, `If-Match`/`If-None-Match`, on S3; a lock and a
+comparison before the rename locally). Two runs of one partition at once (a re-run launched
+while the schedule's run is still going) therefore never interleave: the later commit fails
+with `LakeConflictError` instead of silently replacing a landing it never saw, and a commit
+never names objects that another run's orphan sweep may already have deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import time
 import uuid
@@ -23,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlparse
 
 import orjson
@@ -32,7 +42,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from agentstate_etl.errors import ConfigError
+from agentstate_etl.errors import ConfigError, LakeConflictError
 
 RAW = "raw"
 QUARANTINE = "quarantine"
@@ -88,28 +98,184 @@ def _text_columns(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
 
 
-def _s3_filesystem() -> pafs.S3FileSystem:
-    """S3 through the standard AWS_* variables (any S3-compatible endpoint)."""
-    options: dict[str, Any] = {"region": os.environ.get("AWS_REGION") or "us-east-1"}
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip()
-    if endpoint:
-        parsed = urlparse(endpoint)
-        options["endpoint_override"] = parsed.netloc or parsed.path
-        options["scheme"] = parsed.scheme or "https"
-    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if key and secret:
-        options.update(access_key=key, secret_key=secret)
-    return pafs.S3FileSystem(**options)
+@dataclass(frozen=True)
+class S3Endpoint:
+    """Where S3 is, from the standard AWS variables, for both pyarrow and boto3.
+
+    Credentials are not read here: both SDKs find them by the standard chain
+    (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, profiles, instance or
+    pod roles), so temporary credentials and Kubernetes service-account roles work too.
+    """
+
+    url: str | None  # scheme://host[:port] of an S3-compatible store; None means AWS itself
+    region: str
+
+    @classmethod
+    def from_env(cls) -> S3Endpoint:
+        name = (
+            "AWS_ENDPOINT_URL_S3" if os.environ.get("AWS_ENDPOINT_URL_S3") else "AWS_ENDPOINT_URL"
+        )
+        url = os.environ.get(name, "").strip().rstrip("/") or None
+        if url is not None:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ConfigError(
+                    f"{name} must be an http(s) URL such as https://s3.example.com or "
+                    f"http://127.0.0.1:9000, got {url!r}"
+                )
+            if parsed.path or parsed.query:
+                raise ConfigError(
+                    f"{name} must be scheme://host[:port] without a path, got {url!r}"
+                )
+        region = (
+            os.environ.get("AWS_REGION", "").strip()
+            or os.environ.get("AWS_DEFAULT_REGION", "").strip()
+            or "us-east-1"
+        )
+        return cls(url=url, region=region)
+
+    def filesystem(self) -> pafs.S3FileSystem:
+        options: dict[str, Any] = {"region": self.region}
+        if self.url is not None:
+            parsed = urlparse(self.url)
+            options.update(endpoint_override=parsed.netloc, scheme=parsed.scheme)
+        return pafs.S3FileSystem(**options)
+
+    def client(self) -> Any:
+        """A boto3 S3 client: pyarrow cannot send conditional PUTs, which manifests need."""
+        import boto3  # only an S3 lake needs it
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+
+class ManifestStore(Protocol):
+    """Reads manifests with a version token and replaces them only if the token still holds;
+    also deletes the objects no manifest names (pyarrow's S3 delete leaves a directory marker
+    object behind, one more thing to list and sweep)."""
+
+    def get(self, path: str) -> tuple[bytes, str] | None:
+        """The manifest and its version token, or None when there is none."""
+        ...
+
+    def put(self, path: str, payload: bytes, expected: str | None) -> None:
+        """Write `payload` if the manifest's version is still `expected` (None: absent), else
+        raise `LakeConflictError`."""
+        ...
+
+    def delete(self, path: str) -> None: ...
+
+
+class LocalManifests:
+    """Manifests on a local disk: under an exclusive lock, compare, then rename into place."""
+
+    def get(self, path: str) -> tuple[bytes, str] | None:
+        try:
+            payload = Path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+        return payload, hashlib.sha256(payload).hexdigest()
+
+    def put(self, path: str, payload: bytes, expected: str | None) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = target.with_name(f".{target.name}.lock")
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self.get(path)
+            if (current[1] if current else None) != expected:
+                raise LakeConflictError(f"{path} changed since this run read it")
+            try:
+                temp.write_bytes(payload)
+                os.replace(temp, target)
+            finally:
+                temp.unlink(missing_ok=True)
+
+    def delete(self, path: str) -> None:
+        Path(path).unlink(missing_ok=True)
+
+
+class S3Manifests:
+    """Manifests on S3: the ETag is the version; `If-Match`/`If-None-Match` make the PUT a CAS.
+
+    A store that answers 501 to conditional headers gets plain PUTs from then on (the
+    manifest's single PUT still commits all or nothing; only the check for a concurrent
+    writer is lost).
+    """
+
+    def __init__(self, endpoint: S3Endpoint) -> None:
+        self._client = endpoint.client()
+        self.conditional = True
+
+    @staticmethod
+    def _split(path: str) -> tuple[str, str]:
+        bucket, _, key = path.partition("/")
+        return bucket, key
+
+    def get(self, path: str) -> tuple[bytes, str] | None:
+        bucket, key = self._split(path)
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except self._client.exceptions.NoSuchKey:
+            return None
+        return response["Body"].read(), str(response["ETag"])
+
+    def put(self, path: str, payload: bytes, expected: str | None) -> None:
+        from botocore.exceptions import ClientError
+
+        bucket, key = self._split(path)
+        request: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "Body": payload,
+            "ContentType": "application/json",
+        }
+        if self.conditional:
+            request["IfMatch" if expected else "IfNoneMatch"] = expected or "*"
+        try:
+            self._client.put_object(**request)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = exc.response.get("Error", {}).get("Code")
+            # 412: the manifest is not the one we saw; 409: a concurrent conditional write won
+            if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise LakeConflictError(f"s3://{path} changed since this run read it") from exc
+            if self.conditional and (status == 501 or code == "NotImplemented"):
+                self.conditional = False
+                self.put(path, payload, expected)
+                return
+            raise
+
+    def delete(self, path: str) -> None:
+        bucket, key = self._split(path)
+        self._client.delete_object(Bucket=bucket, Key=key)
 
 
 class Lake:
     """Partition landings on one pyarrow filesystem under one root; see the module docstring."""
 
-    def __init__(self, filesystem: pafs.FileSystem, root: str, url: str) -> None:
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        root: str,
+        url: str,
+        manifests: ManifestStore | None = None,
+    ) -> None:
         self.fs = filesystem
         self.root = root.rstrip("/")
         self.url = url
         self.is_local = isinstance(filesystem, pafs.LocalFileSystem)
+        if manifests is None:
+            if not self.is_local:
+                raise ValueError("a lake on an object store needs its ManifestStore")
+            manifests = LocalManifests()
+        self.manifests = manifests
 
     @classmethod
     def from_url(cls, url: str | Path) -> Lake:
@@ -119,7 +285,8 @@ class Lake:
             if not parsed.netloc:
                 raise ConfigError(f"AGENTSTATE_LAKE_URL must name a bucket: {text!r}")
             root = f"{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/")
-            return cls(_s3_filesystem(), root, text)
+            endpoint = S3Endpoint.from_env()
+            return cls(endpoint.filesystem(), root, text, S3Manifests(endpoint))
         if "://" in text and not text.startswith("file://"):
             raise ConfigError(
                 f"AGENTSTATE_LAKE_URL must be a local path or s3://bucket/prefix, got {text!r}"
@@ -141,23 +308,6 @@ class Lake:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def _put(self, path: str, payload: bytes) -> None:
-        """One object in one write; on a local disk, renamed into place so it appears whole."""
-        parent = path.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
-        if not self.is_local:
-            with self.fs.open_output_stream(path) as out:
-                out.write(payload)
-            return
-        temp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
-        try:
-            with self.fs.open_output_stream(temp) as out:
-                out.write(payload)
-            self.fs.move(temp, path)
-        finally:
-            if self.fs.get_file_info(temp).type != pafs.FileType.NotFound:
-                self.fs.delete_file(temp)
-
     def commit(
         self,
         landing: str,
@@ -165,13 +315,20 @@ class Lake:
         tables: Mapping[str, pa.Table],
         metadata: Mapping[str, str] | None = None,
     ) -> Manifest:
-        """Write each dataset's table as a new object, then the landing's manifest, last."""
+        """Write each dataset's table as a new object, then the landing's manifest, last.
+
+        Raises `LakeConflictError` (and removes its own objects) when another run committed
+        this landing after this one started writing it.
+        """
+        manifest_path = self._manifest_path(landing, key)
+        seen = self.manifests.get(manifest_path)
         objects: dict[str, str] = {}
         for dataset, table in tables.items():
             if LANDING_OF.get(dataset, dataset) != landing:
                 raise ValueError(f"dataset {dataset!r} is not part of the {landing!r} landing")
             relative = f"{dataset}/{key.path()}/part-{uuid.uuid4().hex}.parquet"
-            self.fs.create_dir(self._abs(relative).rsplit("/", 1)[0], recursive=True)
+            if self.is_local:  # object stores have no directories to make
+                self.fs.create_dir(self._abs(relative).rsplit("/", 1)[0], recursive=True)
             pq.write_table(
                 table,
                 self._abs(relative),
@@ -197,7 +354,17 @@ class Lake:
             "metadata": manifest.metadata,
             "committed_at": time.time(),
         }
-        self._put(self._manifest_path(landing, key), orjson.dumps(payload))
+        try:
+            self.manifests.put(manifest_path, orjson.dumps(payload), seen[1] if seen else None)
+        except LakeConflictError as exc:
+            for relative in objects.values():  # never named by a manifest: nobody reads them
+                with contextlib.suppress(Exception):
+                    self.manifests.delete(self._abs(relative))
+            raise LakeConflictError(
+                f"{landing} of {key.label} was committed by another run while this one was "
+                f"writing it; the lake keeps that landing ({exc}). Re-run the partition if "
+                "this run's data is wanted."
+            ) from exc
         for dataset in objects:
             self._remove_orphans(dataset, key, keep=set(objects.values()))
         return manifest
@@ -214,16 +381,15 @@ class Lake:
             if info.type != pafs.FileType.File or relative in keep:
                 continue
             if info.mtime is not None and info.mtime.timestamp() < cutoff:
-                self.fs.delete_file(info.path)
+                self.manifests.delete(info.path)
 
     # ---- reading -------------------------------------------------------------------------
 
     def manifest(self, landing: str, key: PartitionKey) -> Manifest | None:
-        try:
-            with self.fs.open_input_stream(self._manifest_path(landing, key)) as stream:
-                payload = orjson.loads(stream.read())
-        except FileNotFoundError:
+        found = self.manifests.get(self._manifest_path(landing, key))
+        if found is None:
             return None
+        payload = orjson.loads(found[0])
         return Manifest(
             key=key,
             landing=landing,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
+from assets.executors import executor_from_env
 from assets.resources import resources_from_env
 from assets.schedules import jobs, schedules
 from assets.vendor_assets import build_vendor_assets
@@ -21,4 +22,5 @@ def defs() -> dg.Definitions:
         schedules=schedules,
         sensors=[warehouse_sensor],
         resources=resources_from_env(),
+        executor=executor_from_env(),
     )

@@ -1,8 +1,10 @@
 """Backfills through Dagster from Python (the CLI's `backfill` and `demo`).
 
-One in-process run per vendor covers the whole date range (a single-run backfill, no process
-start per partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows it;
-the warehouse is rebuilt afterwards in a run of its own.
+One run per vendor covers the whole date range (a single-run backfill, no process start per
+partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows it; the
+warehouse is rebuilt afterwards in a run of its own. Runs execute in this process, or, when
+AGENTSTATE_EXECUTOR names a deployment's executor, on its workers (this process then only
+orchestrates the steps).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dagster as dg
 
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings, vendor_config
+from assets.executors import executor_name
 from assets.partitions import START_DATE
 from assets.warehouse import VENDORS_TAG, WAREHOUSE, landed_partitions
 
@@ -53,7 +56,10 @@ def backfill_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
+
+
+def _failure_message(result: RunResult) -> str:
     messages = []
     for event in result.all_events:
         if event.is_failure and event.event_specific_data is not None:
@@ -112,6 +118,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def deployment_job(name: str) -> dg.JobDefinition:
+    """A job rebuilt by name in any process: workers rebuild a run's job through this."""
+    from assets.definitions import defs
+
+    return defs().resolve_job_def(name)
+
+
+def execute(
+    definitions: dg.Definitions,
+    name: str,
+    instance: dg.DagsterInstance,
+    tags: dict[str, str] | None = None,
+    without: dg.AssetKey | None = None,
+) -> RunResult:
+    """Run a job (less the asset `without`) in this process, or through the deployment's
+    executor (steps on workers)."""
+    job_def = definitions.resolve_job_def(name)
+    selection = [k for k in job_def.asset_layer.executable_asset_keys if k != without]
+    if executor_name() == "default":
+        return job_def.execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config=QUIET,
+            raise_on_error=False,
+            asset_selection=selection,
+        )
+    job = dg.build_reconstructable_job("assets.runner", "deployment_job", (name,))
+    return dg.execute_job(
+        job,
+        instance,
+        run_config=QUIET,
+        tags=tags,
+        raise_on_error=False,
+        asset_selection=selection,
+    )
+
+
 def run_backfill(
     vendors: list[str],
     start: date,
@@ -137,14 +180,8 @@ def run_backfill(
     }
     for vendor in vendors:
         progress(f"{vendor}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
-        job = definitions.resolve_job_def(f"{vendor}_daily")
-        result = job.execute_in_process(
-            instance=instance,
-            tags=tags,
-            run_config=QUIET,
-            raise_on_error=False,
-            asset_selection=[k for k in job.asset_layer.executable_asset_keys if k != WAREHOUSE],
-        )
+        # the marts follow once, for every vendor, in the warehouse run below
+        result = execute(definitions, f"{vendor}_daily", instance, tags, without=WAREHOUSE)
         report.run_ids[vendor] = result.run_id
         if result.success:
             progress(f"{vendor}: ok (run {result.run_id[:8]})")
@@ -155,11 +192,8 @@ def run_backfill(
         progress("warehouse: nothing landed, marts left as they were")
         return report
     progress("warehouse: updating the marts for these days ...")
-    result = definitions.resolve_job_def("warehouse_build").execute_in_process(
-        instance=instance,
-        tags={**tags, VENDORS_TAG: ",".join(vendors)},
-        run_config=QUIET,
-        raise_on_error=False,
+    result = execute(
+        definitions, "warehouse_build", instance, {**tags, VENDORS_TAG: ",".join(vendors)}
     )
     report.run_ids["warehouse"] = result.run_id
     if result.success:

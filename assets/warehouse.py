@@ -16,6 +16,7 @@ from agentstate_etl import lake
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.lake import Lake, PartitionKey
 from agentstate_etl.marts import CHECKS, CheckOutcome, update_warehouse
+from assets.executors import WAREHOUSE_OP_TAGS
 from assets.partitions import daily_partitions, partition_days
 from assets.resources import AgentStateSettings
 
@@ -79,6 +80,7 @@ def _check_result(name: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=FOLLOWS_VENDOR_RUNS,
+    op_tags=WAREHOUSE_OP_TAGS,  # one writer: its steps go to the warehouse host's queue
     check_specs=[
         dg.AssetCheckSpec(name, asset="warehouse", description=CHECK_DESCRIPTIONS[name])
         for name in CHECKS

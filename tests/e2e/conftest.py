@@ -89,22 +89,28 @@ def build_warehouse_run(
     )
 
 
-@pytest.fixture(scope="session")
-def simulator() -> Iterator[SimulatorServer]:
-    config = SimConfig(
+def faulty_simulator_config(agents: int = 12) -> SimConfig:
+    """The simulated week with every fault on (the deployment tests use it too)."""
+    return SimConfig(
         seed=20260308,
-        agents=12,
+        agents=agents,
         start=SIM_START,
         now=SIM_NOW,
         koreai_timezone=DST_ZONE,
         faults=Faults.all(retry_after_s=0),
     )
-    with SimulatorServer(config) as server:
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    with SimulatorServer(faulty_simulator_config()) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def backfill(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Backfill:
+def backfill(
+    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backfill]:
     """Every vendor over DAYS: one ranged (single-run) backfill per vendor, then the marts."""
     home = tmp_path_factory.mktemp("agentstate")
     instance = dg.DagsterInstance.ephemeral()
@@ -120,7 +126,10 @@ def backfill(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactor
         assert result.success
     done = Backfill(home=home, world=simulator.world, env=env, instance=instance)
     assert build_warehouse_run(done).success
-    return done
+    yield done
+    # its artifact storage is a temporary directory: removed now, not by a finalizer that
+    # warns (ResourceWarning) whenever garbage collection happens to reach it
+    instance.dispose()
 
 
 @pytest.fixture(scope="session")

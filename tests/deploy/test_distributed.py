@@ -1,0 +1,247 @@
+"""The issue's bar: a multi-vendor, multi-day backfill on the production set-up — instance on
+PostgreSQL, lake on S3 (moto), steps on two Celery worker processes (Redis broker) — builds the
+same warehouse as the embedded default (local lake, SQLite, in-process), to the millisecond;
+and a worker killed with SIGKILL mid-step, then a re-run, changes nothing a reader sees.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from agentstate_etl import lake
+from agentstate_etl.marts import MART_TABLES
+from agentstate_etl.settings import Settings
+from agentstate_etl.simulator.server import SimulatorServer
+from assets.runner import execute
+from assets.warehouse import WAREHOUSE
+from tests.deploy.conftest import ROOT, agentstate_backfill
+from tests.deploy.servers import PostgresServer, S3Server, celery_workers
+from tests.e2e.conftest import DAYS, SIM_NOW, range_tags
+
+pytestmark = pytest.mark.deploy
+
+BACKFILL_DAYS = DAYS[:3]
+WORKERS = {"steps-a": ["dagster", "warehouse"], "steps-b": ["dagster"]}
+
+
+def read_marts(path: Path) -> dict[str, pd.DataFrame]:
+    """Every mart table, rows in a fixed order."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {}
+        for table in MART_TABLES:
+            frame = con.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas()
+            tables[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+        return tables
+
+
+def assert_same_warehouse(path: Path, expected: dict[str, pd.DataFrame]) -> None:
+    actual = read_marts(path)
+    for table in MART_TABLES:
+        assert len(expected[table]) > 0, f"{table} is empty: the comparison would prove nothing"
+        pd.testing.assert_frame_equal(actual[table], expected[table], check_exact=True, obj=table)
+
+
+@pytest.fixture(scope="module")
+def embedded_marts(
+    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pd.DataFrame]:
+    """The embedded default: `agentstate backfill --vendor all`, local lake, SQLite, in-process."""
+    home = tmp_path_factory.mktemp("embedded")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "AGENTSTATE_", "DAGSTER_", "CELERY_"))
+    }
+    env.update(simulator.env())
+    env.update(
+        AGENTSTATE_HOME=str(home / "data"),
+        DAGSTER_HOME=str(home / "dagster"),
+        AGENTSTATE_NOW=SIM_NOW.isoformat(),
+    )
+    agentstate_backfill("all", BACKFILL_DAYS, env, home)
+    assert (home / "data" / "lake").is_dir()
+    assert list((home / "dagster").rglob("*.db")), "the embedded default's SQLite instance"
+    return read_marts(home / "data" / "warehouse.duckdb")
+
+
+@dataclass
+class Deployment:
+    env: dict[str, str]
+    home: Path
+    postgres: PostgresServer
+    s3: S3Server
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def lake(self) -> lake.Lake:
+        return Settings.from_env().lake
+
+    def run(self, job: str, tags: dict[str, str]) -> dg.JobExecutionResult:
+        """The job through the code location's executor (Celery), as the CLI runs it: vendor
+        jobs without the warehouse, then the warehouse's run for the same days."""
+        from assets.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            result = execute(defs(), job, instance, tags, without=WAREHOUSE)
+        assert isinstance(result, dg.JobExecutionResult)  # not in-process
+        return result
+
+    def runs(self) -> list[tuple[str, str]]:
+        database = self.env["DAGSTER_POSTGRES_URL"].rsplit("/", 1)[1]
+        with self.postgres.connect(database) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pipeline_name, status FROM runs ORDER BY create_timestamp")
+            return list(cursor.fetchall())
+
+    def celery_hosts(self, run_id: str) -> set[str]:
+        """The workers that executed the run's steps (from the event log in PostgreSQL)."""
+        with dg.DagsterInstance.get() as instance:
+            return {
+                str(event.dagster_event.engine_event_data.metadata["Celery worker"].value)
+                for event in instance.all_logs(run_id)
+                if event.dagster_event is not None
+                and event.dagster_event.is_engine_event
+                and "Celery worker" in event.dagster_event.engine_event_data.metadata
+            }
+
+
+@pytest.fixture
+def deployment(
+    simulator: SimulatorServer,
+    s3: S3Server,
+    postgres: PostgresServer,
+    broker: str,
+    dagster_home: dict[str, str],
+    s3_lake_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Deployment:
+    home = tmp_path / "data"
+    env = {
+        **simulator.env(),
+        **s3.env(),
+        **dagster_home,
+        "AGENTSTATE_HOME": str(home),
+        "AGENTSTATE_LAKE_URL": s3_lake_url,
+        "AGENTSTATE_NOW": SIM_NOW.isoformat(),
+        "AGENTSTATE_EXECUTOR": "celery",
+        "CELERY_BROKER_URL": f"{broker}/0",
+        "CELERY_RESULT_BACKEND": f"{broker}/1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # the schema first, as an operator does with `dagster instance migrate`: workers starting
+    # together on an empty database race to create the same tables
+    with dg.DagsterInstance.get():
+        pass
+    return Deployment(env=env, home=home, postgres=postgres, s3=s3)
+
+
+def worker_env(deployment: Deployment, **extra: str) -> dict[str, str]:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, **deployment.env, "PYTHONPATH": str(ROOT), "PATH": path, **extra}
+
+
+@pytest.fixture
+def workers(deployment: Deployment, tmp_path: Path) -> Iterator[None]:
+    with celery_workers(WORKERS, worker_env(deployment), tmp_path, includes=[]):
+        yield
+
+
+def test_celery_backfill_on_postgres_and_s3_equals_the_embedded_default(
+    deployment: Deployment, workers: None, embedded_marts: dict[str, pd.DataFrame]
+) -> None:
+    backfill = deployment.run("all_vendors_daily", range_tags(BACKFILL_DAYS))
+    assert backfill.success
+    assert len(deployment.celery_hosts(backfill.run_id)) >= 2, "steps ran on both workers"
+    warehouse = deployment.run("warehouse_build", range_tags(BACKFILL_DAYS))
+    assert warehouse.success
+    assert {h.split("@")[0] for h in deployment.celery_hosts(warehouse.run_id)} == {"steps-a"}
+
+    assert_same_warehouse(deployment.warehouse, embedded_marts)
+    assert deployment.runs() == [("all_vendors_daily", "SUCCESS"), ("warehouse_build", "SUCCESS")]
+    landed = deployment.lake
+    assert not landed.is_local
+    assert {k.day for k in landed.partitions(lake.INTERVALS)} == set(BACKFILL_DAYS)
+    assert not (deployment.home / "lake").exists()
+
+
+def test_worker_killed_mid_step_then_rerun_leaves_no_partial_partition(
+    deployment: Deployment,
+    tmp_path: Path,
+    simulator: SimulatorServer,
+    embedded_marts: dict[str, pd.DataFrame],
+) -> None:
+    """SIGKILL of the worker process running a step, between the landing's data objects and
+    its manifest: no reader sees the partition; Celery puts the step back on the queue
+    (deploy/celery.yaml), it runs again, and the warehouse equals a clean run's."""
+    tenant = simulator.env()["CXONE_CLIENT_ID"]
+    stopped_at = lake.PartitionKey("cxone", tenant, BACKFILL_DAYS[1])
+    marker = tmp_path / "stopped.pid"
+    env = worker_env(
+        deployment,
+        AGENTSTATE_TEST_PAUSE_MANIFEST=f"_manifests/{lake.RAW}/{stopped_at.path()}.json",
+        AGENTSTATE_TEST_PAUSE_MARKER=str(marker),
+    )
+    landed = deployment.lake
+    bucket, prefix = landed.root.split("/", 1)
+    seen_after_kill: dict[str, object] = {}
+
+    def kill_then_look() -> None:
+        deadline = time.monotonic() + 120
+        while not (marker.exists() and marker.read_text()):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        # what a reader sees now, before the step runs again
+        seen_after_kill["objects"] = [
+            k
+            for k in deployment.s3.keys(bucket, f"{prefix}/{lake.RAW}/{stopped_at.path()}/")
+            if k.endswith(".parquet")
+        ]
+        seen_after_kill["cxone_days"] = [k.day for k in landed.partitions(lake.RAW, "cxone")]
+        seen_after_kill["has"] = landed.has(lake.RAW, stopped_at)
+        Path(f"{marker}.release").touch()
+
+    with celery_workers(WORKERS, env, tmp_path, includes=["tests.deploy.pause_before_manifest"]):
+        killer = threading.Thread(target=kill_then_look, daemon=True)
+        killer.start()
+        backfill = deployment.run("all_vendors_daily", range_tags(BACKFILL_DAYS))
+        killer.join(timeout=10)
+        assert seen_after_kill, "no worker reached the chosen manifest"
+        assert backfill.success
+        assert deployment.run("warehouse_build", range_tags(BACKFILL_DAYS)).success
+
+    # between the kill and the re-run: the day's objects were written, nobody saw them
+    written = seen_after_kill["objects"]
+    assert written, "the step was killed after writing its data objects"
+    assert seen_after_kill["has"] is False
+    assert seen_after_kill["cxone_days"] == [BACKFILL_DAYS[0]]
+    # the step ran twice in the run: killed once, then again on a worker
+    with dg.DagsterInstance.get() as instance:
+        starts = [
+            e
+            for e in instance.all_logs(backfill.run_id, of_type=dg.DagsterEventType.STEP_START)
+            if e.step_key == "cxone_raw_records"
+        ]
+    assert len(starts) == 2
+
+    assert_same_warehouse(deployment.warehouse, embedded_marts)
+    committed = landed.object(lake.RAW, stopped_at)
+    assert all(not k.endswith(committed) for k in written), "the orphans are not what is read"
+    assert deployment.runs() == [("all_vendors_daily", "SUCCESS"), ("warehouse_build", "SUCCESS")]

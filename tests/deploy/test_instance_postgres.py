@@ -1,0 +1,57 @@
+"""`agentstate backfill` on the production instance: deploy/dagster.yaml on PostgreSQL, S3 lake."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agentstate_etl import lake
+from agentstate_etl.simulator.server import SimulatorServer
+from tests.deploy.conftest import agentstate_backfill
+from tests.deploy.servers import PostgresServer, S3Server
+from tests.e2e.conftest import DAYS, SIM_NOW
+
+pytestmark = pytest.mark.deploy
+
+
+def test_backfill_records_its_runs_in_postgres(
+    postgres: PostgresServer,
+    s3: S3Server,
+    simulator: SimulatorServer,
+    dagster_home: dict[str, str],
+    s3_lake_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {
+        **os.environ,
+        **simulator.env(),
+        **s3.env(),
+        **dagster_home,
+        "AGENTSTATE_HOME": str(tmp_path / "data"),
+        "AGENTSTATE_LAKE_URL": s3_lake_url,
+        "AGENTSTATE_START_DATE": "2026-03-01",
+        "AGENTSTATE_NOW": SIM_NOW.isoformat(),
+    }
+    agentstate_backfill("cxone", DAYS[:2], env, tmp_path)
+
+    database = dagster_home["DAGSTER_POSTGRES_URL"].rsplit("/", 1)[1]
+    with postgres.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pipeline_name, status FROM runs ORDER BY create_timestamp")
+        runs = cursor.fetchall()
+        cursor.execute(
+            "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+        )
+        materializations = cursor.fetchone()[0]
+    assert runs == [("cxone_daily", "SUCCESS"), ("warehouse_build", "SUCCESS")]
+    assert materializations == 3 * 2 + 2  # three CXone assets and the warehouse x two days
+    assert not list(Path(dagster_home["DAGSTER_HOME"]).rglob("*.db")), "no SQLite storage"
+
+    for name, value in s3.env().items():  # read the lake as the run wrote it
+        monkeypatch.setenv(name, value)
+    landed = lake.Lake.from_url(s3_lake_url)
+    assert [k.day for k in landed.partitions(lake.INTERVALS, "cxone")] == DAYS[:2]
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert not (tmp_path / "data" / "lake").exists(), "the lake is on S3, not on local disk"
