@@ -12,7 +12,8 @@ import pytest
 
 from agentstate_etl.errors import VendorError
 from agentstate_etl.http import ApiClient, RequestRejected, RetryPolicy, gather_all
-from agentstate_etl.vendors.cxengage.client import MAX_REREADS, CxEngageClient
+from agentstate_etl.paging import MAX_REREADS
+from agentstate_etl.vendors.cxengage.client import CxEngageClient
 
 
 class Script:

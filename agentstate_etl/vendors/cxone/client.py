@@ -1,7 +1,8 @@
 """NICE CXone: agent-state history (page numbers), snapshot and status summary (SPEC §4.2).
 
 OAuth client credentials: the token is cached, renewed before it expires and once on 401.
-History has no record ids; exact repeats are dropped by the interval builder.
+History is read by page number and re-read while `totalRecords` changes (`agentstate_etl.paging`);
+it has no record ids, so exact repeats are dropped by the interval builder.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from agentstate_etl.http import (
     iso_utc,
     partition_deadline,
 )
-from agentstate_etl.wire import concat_pages, empty_table, page_to_table
+from agentstate_etl.paging import PagedEndpoint, PageNumberPaginator
+from agentstate_etl.wire import page_to_table
 
 HISTORY = "/api/reporting/v2/agent-state-history"
 SNAPSHOT = "/api/v2/agents/states"
 SUMMARY = "/api/v2/reports/agent-status-summary"
-MAX_REREADS = 5
 
 
 class CxOneClient(VendorClient):
@@ -60,47 +61,27 @@ class CxOneClient(VendorClient):
         self.api.secrets.add_basic(client_id, client_secret)
         self.auth = OAuthClientCredentials(self.api, token_url, client_id, client_secret)
         self.page_size = page_size
+        self.history = PagedEndpoint(
+            self.api,
+            HISTORY,
+            PageNumberPaginator(page_size),
+            key="records",
+            auth=self.auth,
+            not_found_ok=True,  # 404: no data for the range
+        )
 
     async def _get(self, path: str, params: dict[str, Any], not_found_ok: bool = False) -> Any:
         return await self.api.request_json(
             "GET", path, params=params, auth=self.auth, not_found_ok=not_found_ok
         )
 
-    async def _history_page(
-        self, params: dict[str, Any], number: int, fields: dict[str, pa.DataType]
-    ) -> tuple[int, pa.Table]:
-        page = await self.api.request_page(
-            HISTORY,
-            key="records",
-            fields=fields,
-            params={**params, "pageNumber": number},
-            auth=self.auth,
-            not_found_ok=True,
-        )
-        if page is None:  # 404: no data for the range
-            return 0, empty_table(fields)
-        head, table = page
-        return expect(self.api, head, HISTORY, totalRecords=int)["totalRecords"], table
-
     @partition_deadline
     async def fetch_history(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """Every state event with `timestamp` in `[start, end)`, all agents, in API order."""
-        params = {"startTime": iso_utc(start), "endTime": iso_utc(end), "pageSize": self.page_size}
-        for _ in range(MAX_REREADS + 1):
-            total, first = await self._history_page(params, 1, fields)
-            numbers = range(2, -(-total // self.page_size) + 1)
-            rest = await gather_all([self._history_page(params, n, fields) for n in numbers])
-            pages = [first, *(table for _, table in rest)]
-            if all(t == total for t, _ in rest) and sum(p.num_rows for p in pages) == total:
-                break
-            self.stats.rereads += 1
-        else:
-            raise self.api.error(
-                f"totalRecords kept changing across {MAX_REREADS} re-reads", HISTORY
-            )
-        table = concat_pages(pages, fields)
+        params = {"startTime": iso_utc(start), "endTime": iso_utc(end)}
+        table = await self.history.read(params, fields)
         self.stats.records += table.num_rows
         return table
 

@@ -1,0 +1,209 @@
+"""Paging: where a range's pages are (a `Paginator`), and one way to read them all (SPEC §4).
+
+A paginator only addresses pages: the first page's query parameters, then, from the total that
+page reports, every other page's. `PagedEndpoint` owns the read: the first page, then the
+others concurrently, and the whole range again when any page reports another total or the pages
+do not add up to it (the vendor wrote into the range meanwhile: records kept sorted by time put
+a late one before an offset already read). Re-reads are bounded. Where records carry an id,
+the settled read keeps each id once (`one_version_per_id`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from agentstate_etl.canonical import CONFLICTING_DUPLICATE
+from agentstate_etl.http import ApiClient, AuthHook, FetchStats, expect, gather_all
+from agentstate_etl.validation import WIRE_ERROR
+from agentstate_etl.wire import concat_pages, empty_table
+
+MAX_REREADS = 5
+
+
+class Paginator(Protocol):
+    """Where the pages of one range are, once the first page has said how many records it holds."""
+
+    @property
+    def total_field(self) -> str:
+        """The response field counting every record of the range."""
+        ...
+
+    def first_page(self) -> dict[str, Any]:
+        """Query parameters of the first page."""
+        ...
+
+    def other_pages(self, total: int) -> list[dict[str, Any]]:
+        """Query parameters of every page after the first, for a range of `total` records."""
+        ...
+
+
+@dataclass(frozen=True)
+class OffsetPaginator:
+    """`limit` records from `offset` (0 first); pages start below `total`."""
+
+    limit: int
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    total_field: str = "total"
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"a page holds at least one record, got limit={self.limit}")
+
+    def first_page(self) -> dict[str, Any]:
+        return self._at(0)
+
+    def other_pages(self, total: int) -> list[dict[str, Any]]:
+        return [self._at(offset) for offset in range(self.limit, total, self.limit)]
+
+    def _at(self, offset: int) -> dict[str, Any]:
+        return {self.limit_param: self.limit, self.offset_param: offset}
+
+
+@dataclass(frozen=True)
+class PageNumberPaginator:
+    """Pages of `page_size` records numbered from `base_page`, as many as `total` fills."""
+
+    page_size: int
+    base_page: int = 1
+    size_param: str = "pageSize"
+    page_param: str = "pageNumber"
+    total_field: str = "totalRecords"
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
+            raise ValueError(f"a page holds at least one record, got page_size={self.page_size}")
+
+    def first_page(self) -> dict[str, Any]:
+        return self._number(self.base_page)
+
+    def other_pages(self, total: int) -> list[dict[str, Any]]:
+        pages = -(-total // self.page_size)
+        return [self._number(n) for n in range(self.base_page + 1, self.base_page + pages)]
+
+    def _number(self, number: int) -> dict[str, Any]:
+        return {self.size_param: self.page_size, self.page_param: number}
+
+
+class Page(NamedTuple):
+    total: int
+    records: pa.Table
+
+
+class PagedEndpoint:
+    """A vendor's paged list endpoint, read a whole range at a time through its `ApiClient`."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        path: str,
+        paginator: Paginator,
+        *,
+        key: str,
+        auth: AuthHook | None = None,
+        not_found_ok: bool = False,
+        unique_by: str | None = None,
+        max_rereads: int = MAX_REREADS,
+        total_name: str | None = None,
+    ) -> None:
+        """`key` holds a page's records; a 404 is an empty range only with `not_found_ok`;
+        `unique_by` names the records' id, if they have one; `total_name` is how an error
+        names the total (the paginator's field by default)."""
+        self.api = api
+        self.path = path
+        self.paginator = paginator
+        self.key = key
+        self.auth = auth
+        self.not_found_ok = not_found_ok
+        self.unique_by = unique_by
+        self.max_rereads = max_rereads
+        self.total_name = total_name or paginator.total_field
+
+    async def read(self, params: dict[str, Any], fields: dict[str, pa.DataType]) -> pa.Table:
+        """Every record of the range `params` selects, from one read that held still."""
+        for _ in range(self.max_rereads + 1):
+            pages = await self._read_once(params, fields)
+            if pages is not None:
+                break
+            self.api.stats.rereads += 1
+        else:
+            raise self.api.error(
+                f"{self.total_name} kept changing across {self.max_rereads} re-reads", self.path
+            )
+        table = concat_pages(pages, fields)
+        if self.unique_by is None:
+            return table
+        return one_version_per_id(table, self.unique_by, self.api.stats)
+
+    async def _read_once(
+        self, params: dict[str, Any], fields: dict[str, pa.DataType]
+    ) -> list[pa.Table] | None:
+        """Every page of the range, or None when the range changed while it was read."""
+        first = await self._page({**params, **self.paginator.first_page()}, fields)
+        rest = await gather_all(
+            [
+                self._page({**params, **page}, fields)
+                for page in self.paginator.other_pages(first.total)
+            ]
+        )
+        pages = [first.records, *(page.records for page in rest)]
+        settled = all(page.total == first.total for page in rest)
+        if not settled or sum(table.num_rows for table in pages) != first.total:
+            return None
+        return pages
+
+    async def _page(self, params: dict[str, Any], fields: dict[str, pa.DataType]) -> Page:
+        page = await self.api.request_page(
+            self.path,
+            key=self.key,
+            fields=fields,
+            params=params,
+            auth=self.auth,
+            not_found_ok=self.not_found_ok,
+        )
+        if page is None:  # an allowed 404: no data for the range
+            return Page(0, empty_table(fields))
+        head, table = page
+        total_field = self.paginator.total_field
+        return Page(expect(self.api, head, self.path, **{total_field: int})[total_field], table)
+
+
+def one_version_per_id(table: pa.Table, id_field: str, stats: FetchStats) -> pa.Table:
+    """Each `id_field` once: exact repeats dropped (the first copy kept); versions that differ
+    all flagged `conflicting_duplicate:<id_field>` in `_wire_error` for quarantine, and the one
+    seen last, the vendor's latest word, kept once more unflagged. Rows without an id are not
+    ours to drop. Only rows whose id repeats leave Arrow."""
+    ids = table.column(id_field).to_pandas()
+    repeats = np.flatnonzero((ids.duplicated(keep=False) & ids.notna()).to_numpy())
+    if not len(repeats):
+        return table
+    suspects = table.take(repeats).to_pandas()
+    # one number per distinct content (id included): equal numbers are exact repeats
+    content = suspects.groupby(list(suspects.columns), dropna=False, sort=False).ngroup()
+    exact = content.duplicated(keep="first").to_numpy()
+    versions = suspects[id_field][~exact]
+    conflicting = versions.duplicated(keep=False).to_numpy()
+    # the content each id was served with last
+    latest = content.groupby(suspects[id_field].to_numpy()).last()
+    is_latest = (content[~exact].to_numpy() == latest.reindex(versions).to_numpy()) & conflicting
+    stats.duplicates_dropped += int(exact.sum())
+    stats.conflicting_duplicates += int(versions[conflicting].nunique())
+
+    flagged = repeats[~exact][conflicting]
+    kept_again = repeats[~exact][is_latest]
+    order = np.sort(
+        np.concatenate([np.delete(np.arange(table.num_rows), repeats[exact]), kept_again])
+    )
+    second_copy = np.r_[False, order[1:] == order[:-1]]
+    flag = pa.array(np.isin(order, flagged) & ~second_copy)
+    out = table.take(pa.array(order))
+    wire = out.column(WIRE_ERROR)
+    reason = f"{CONFLICTING_DUPLICATE}:{id_field}"
+    joined = pc.binary_join_element_wise(wire, reason, "; ", null_handling="skip")
+    position = out.column_names.index(WIRE_ERROR)
+    return out.set_column(position, WIRE_ERROR, pc.if_else(flag, joined, wire))

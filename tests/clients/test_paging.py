@@ -1,0 +1,291 @@
+"""Paginators and the paged read on their own, against a scripted vendor (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from agentstate_etl.errors import VendorError
+from agentstate_etl.http import ApiClient, RetryPolicy
+from agentstate_etl.paging import (
+    MAX_REREADS,
+    OffsetPaginator,
+    PagedEndpoint,
+    PageNumberPaginator,
+    Paginator,
+)
+
+FIELDS = {"eventId": pa.string(), "end": pa.string()}
+PATH = "/v1/records"
+
+
+class Vendor:
+    """A list endpoint over `records`, paged by offset or by page number; `after_request(n)`
+    may change the records once the n-th request (from 1) has been answered."""
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        *,
+        by_page_number: bool = False,
+        after_request: Callable[[int, list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        self.records = records
+        self.by_page_number = by_page_number
+        self.after_request = after_request
+        self.asked: list[dict[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        self.asked.append(params)
+        if self.by_page_number:
+            size = int(params["pageSize"])
+            start = (int(params["pageNumber"]) - 1) * size
+            body = {"totalRecords": len(self.records), "records": self.records[start:][:size]}
+        else:
+            start, limit = int(params["offset"]), int(params["limit"])
+            body = {"total": len(self.records), "results": self.records[start:][:limit]}
+        if self.after_request:
+            self.after_request(len(self.asked), self.records)
+        return httpx.Response(200, json=body)
+
+    def pages_asked(self, name: str) -> list[int]:
+        return [int(params[name]) for params in self.asked]
+
+
+def record(event_id: str, end: str | None = None) -> dict[str, Any]:
+    return {"eventId": event_id, "end": end}
+
+
+def read(
+    vendor: Callable[[httpx.Request], Any],
+    paginator: Paginator,
+    *,
+    key: str = "results",
+    concurrency: int = 1,
+    **options: Any,
+) -> tuple[pa.Table, ApiClient]:
+    """The whole range through a `PagedEndpoint` (one page at a time unless `concurrency`)."""
+    api = ApiClient(
+        "cxengage",
+        "cxengage/2026-03-08",
+        base_url="http://api.test",
+        concurrency=concurrency,
+        retry=RetryPolicy(attempts=1),
+        transport=httpx.MockTransport(vendor),
+        timeout_s=5,
+    )
+    endpoint = PagedEndpoint(api, PATH, paginator, key=key, **options)
+
+    async def go() -> pa.Table:
+        try:
+            return await endpoint.read({"start": "s", "end": "e"}, FIELDS)
+        finally:
+            await api.aclose()
+
+    return asyncio.run(go()), api
+
+
+def ids(table: pa.Table) -> list[str]:
+    return table.column("eventId").to_pylist()
+
+
+@pytest.mark.parametrize(
+    ("paginator", "total", "expected"),
+    [
+        (OffsetPaginator(2), 0, []),
+        (OffsetPaginator(2), 2, []),
+        (OffsetPaginator(2), 5, [{"limit": 2, "offset": 2}, {"limit": 2, "offset": 4}]),
+        (PageNumberPaginator(2), 0, []),
+        (PageNumberPaginator(2), 2, []),
+        (
+            PageNumberPaginator(2),
+            5,
+            [{"pageSize": 2, "pageNumber": 2}, {"pageSize": 2, "pageNumber": 3}],
+        ),
+        (
+            PageNumberPaginator(3, base_page=0, page_param="page"),
+            7,
+            [{"pageSize": 3, "page": 1}, {"pageSize": 3, "page": 2}],
+        ),
+    ],
+)
+def test_pages_after_the_first_cover_the_total_and_no_more(
+    paginator: Paginator, total: int, expected: list[dict[str, int]]
+) -> None:
+    assert paginator.other_pages(total) == expected
+
+
+def test_a_page_holds_at_least_one_record() -> None:
+    with pytest.raises(ValueError, match="limit=0"):
+        OffsetPaginator(0)
+    with pytest.raises(ValueError, match="page_size=0"):
+        PageNumberPaginator(0)
+
+
+def test_offset_pages_stop_at_the_total() -> None:
+    vendor = Vendor([record(f"e{i}") for i in range(5)])
+    table, api = read(vendor, OffsetPaginator(2))
+    assert ids(table) == ["e0", "e1", "e2", "e3", "e4"]
+    assert vendor.pages_asked("offset") == [0, 2, 4]
+    assert (api.stats.pages, api.stats.rereads) == (3, 0)
+
+
+def test_page_numbers_stop_at_total_records() -> None:
+    vendor = Vendor([record(f"e{i}") for i in range(5)], by_page_number=True)
+    table, api = read(vendor, PageNumberPaginator(2), key="records")
+    assert ids(table) == ["e0", "e1", "e2", "e3", "e4"]
+    assert vendor.pages_asked("pageNumber") == [1, 2, 3]
+    assert {params["pageSize"] for params in vendor.asked} == {"2"}
+    assert (api.stats.pages, api.stats.rereads) == (3, 0)
+
+
+def test_an_empty_range_is_one_request() -> None:
+    vendor = Vendor([], by_page_number=True)
+    table, _ = read(vendor, PageNumberPaginator(2), key="records")
+    assert table.num_rows == 0 and table.column_names == [*FIELDS, "_wire_error"]
+    assert vendor.pages_asked("pageNumber") == [1]
+
+
+def test_a_404_is_an_empty_range_only_where_allowed() -> None:
+    def no_data(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404)
+
+    table, _ = read(no_data, PageNumberPaginator(2), key="records", not_found_ok=True)
+    assert table.num_rows == 0 and table.column_names == [*FIELDS, "_wire_error"]
+    with pytest.raises(VendorError) as caught:
+        read(no_data, OffsetPaginator(2))
+    assert caught.value.status == 404
+
+
+def test_a_total_that_changes_mid_read_rereads_the_range() -> None:
+    def late_event(requests: int, records: list[dict[str, Any]]) -> None:
+        if requests == 2:  # after the second page: a record at the range's end
+            records.append(record("late"))
+
+    vendor = Vendor([record(f"e{i}") for i in range(5)], after_request=late_event)
+    table, api = read(vendor, OffsetPaginator(2))
+    assert ids(table) == ["e0", "e1", "e2", "e3", "e4", "late"]
+    # the third page said total 6: the range is read again, whole, and then holds still
+    assert vendor.pages_asked("offset") == [0, 2, 4, 0, 2, 4]
+    assert api.stats.rereads == 1
+
+
+def test_a_record_inserted_before_an_offset_already_read_comes_back_exactly_once() -> None:
+    def late_event(requests: int, records: list[dict[str, Any]]) -> None:
+        if requests == 2:  # pages 0 and 2 are read: insert before offset 2, so e3 shifts right
+            records.insert(1, record("late"))
+
+    vendor = Vendor([record(f"e{i}") for i in range(6)], after_request=late_event)
+    table, api = read(vendor, OffsetPaginator(2))
+    assert sorted(ids(table)) == sorted(["e0", "e1", "e2", "e3", "e4", "e5", "late"])
+    assert ids(table) == ["e0", "late", "e1", "e2", "e3", "e4", "e5"]
+    assert api.stats.rereads == 1
+
+
+def test_the_same_for_page_numbers() -> None:
+    def late_event(requests: int, records: list[dict[str, Any]]) -> None:
+        if requests == 1:
+            records.insert(0, record("late"))
+
+    vendor = Vendor(
+        [record(f"e{i}") for i in range(4)], by_page_number=True, after_request=late_event
+    )
+    table, api = read(vendor, PageNumberPaginator(2), key="records")
+    assert ids(table) == ["late", "e0", "e1", "e2", "e3"]
+    assert vendor.pages_asked("pageNumber") == [1, 2, 1, 2, 3]
+    assert api.stats.rereads == 1
+
+
+def test_pages_that_do_not_add_up_to_the_total_are_read_again() -> None:
+    served = [3, 2]  # records on the one page: 3 while it says 2, then 2
+
+    def miscounted(request: httpx.Request) -> httpx.Response:
+        rows = [record(f"e{i}") for i in range(served.pop(0))]
+        return httpx.Response(200, json={"total": 2, "results": rows})
+
+    table, api = read(miscounted, OffsetPaginator(5))
+    assert ids(table) == ["e0", "e1"] and api.stats.rereads == 1
+
+
+def test_rereads_are_bounded_by_a_clear_vendor_error() -> None:
+    def growing(requests: int, records: list[dict[str, Any]]) -> None:
+        records.append(record(f"new{requests}"))  # the range changes on every request
+
+    vendor = Vendor([record(f"e{i}") for i in range(3)], after_request=growing)
+    with pytest.raises(VendorError) as caught:
+        read(vendor, OffsetPaginator(2), max_rereads=2, total_name="the record count")
+    error = caught.value
+    assert str(error).startswith("the record count kept changing across 2 re-reads")
+    assert (error.vendor, error.partition, error.url) == (
+        "cxengage",
+        "cxengage/2026-03-08",
+        PATH,
+    )
+    assert vendor.pages_asked("offset").count(0) == 3
+
+
+def test_the_default_bound_and_name_of_the_total() -> None:
+    def growing(requests: int, records: list[dict[str, Any]]) -> None:
+        records.append(record(f"new{requests}"))
+
+    vendor = Vendor([record("e0"), record("e1")], by_page_number=True, after_request=growing)
+    with pytest.raises(VendorError, match=f"^totalRecords kept changing across {MAX_REREADS} "):
+        read(vendor, PageNumberPaginator(1), key="records")
+    assert vendor.pages_asked("pageNumber").count(1) == MAX_REREADS + 1
+
+
+def test_a_page_without_its_total_is_a_bad_payload() -> None:
+    def no_total(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": []})
+
+    with pytest.raises(VendorError, match="field 'total' should be int, got NoneType"):
+        read(no_total, OffsetPaginator(2))
+
+
+def test_pages_after_the_first_are_fetched_concurrently() -> None:
+    """Each later page is answered only once all of them have been asked for."""
+    later_pages = 3
+    arrived = 0
+    all_asked = asyncio.Event()
+
+    async def vendor(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived
+        offset = int(request.url.params["offset"])
+        if offset:
+            arrived += 1
+            if arrived == later_pages:
+                all_asked.set()
+            await asyncio.wait_for(all_asked.wait(), timeout=10)  # a guard, not a timing
+        rows = [record(f"e{offset}")]
+        return httpx.Response(200, json={"total": later_pages + 1, "results": rows})
+
+    table, _ = read(vendor, OffsetPaginator(1), concurrency=later_pages)
+    assert ids(table) == ["e0", "e1", "e2", "e3"]
+
+
+def test_records_with_an_id_come_back_once_and_conflicts_are_flagged() -> None:
+    first, closed = record("e1"), record("e1", "09:10")
+    served = [first, record("e0"), first, record("e2"), closed, {"end": "no id"}]
+    vendor = Vendor(served)
+    table, api = read(vendor, OffsetPaginator(2), unique_by="eventId")
+    assert table.select(["eventId", "end", "_wire_error"]).to_pylist() == [
+        {"eventId": "e1", "end": None, "_wire_error": "conflicting_duplicate:eventId"},
+        {"eventId": "e0", "end": None, "_wire_error": None},
+        {"eventId": "e2", "end": None, "_wire_error": None},
+        {"eventId": "e1", "end": "09:10", "_wire_error": "conflicting_duplicate:eventId"},
+        {"eventId": "e1", "end": "09:10", "_wire_error": None},  # the last word, landed
+        {"eventId": None, "end": "no id", "_wire_error": None},
+    ]
+    assert (api.stats.duplicates_dropped, api.stats.conflicting_duplicates) == (1, 1)
+
+
+def test_without_an_id_repeats_are_kept_for_the_interval_builder() -> None:
+    vendor = Vendor([record("e1"), record("e1")], by_page_number=True)
+    table, api = read(vendor, PageNumberPaginator(2), key="records")
+    assert ids(table) == ["e1", "e1"] and api.stats.duplicates_dropped == 0
