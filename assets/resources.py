@@ -18,6 +18,10 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     drift_tolerance_s: float = 2.0
     max_quarantine_rate: float = 0.01
     now: str = ""  # AGENTSTATE_NOW: replay or test with a fixed clock; empty means the wall clock
+    interval_minutes: int = 15
+    schedules_dir: str = ""  # AGENTSTATE_SCHEDULES_DIR; empty: $AGENTSTATE_HOME/inbox/schedules
+    activity_mapping: str = ""  # AGENTSTATE_ACTIVITY_MAPPING; empty: the shipped file
+    adherence_threshold_s: float = 0.0
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -29,6 +33,12 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lookback_hours=self.lookback_hours,
             max_quarantine_rate=self.max_quarantine_rate,
             now_override=datetime.fromisoformat(self.now) if self.now else None,
+            interval_minutes=self.interval_minutes,
+            schedules_dir=Path(self.schedules_dir).resolve() if self.schedules_dir else None,
+            activity_mapping=Path(self.activity_mapping).resolve()
+            if self.activity_mapping
+            else None,
+            adherence_threshold_s=self.adherence_threshold_s,
         )
 
     @classmethod
@@ -40,6 +50,10 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             drift_tolerance_s=settings.drift_tolerance_s,
             max_quarantine_rate=settings.max_quarantine_rate,
             now=settings.now_override.isoformat() if settings.now_override else "",
+            interval_minutes=settings.interval_minutes,
+            schedules_dir=str(settings.schedules_dir or ""),
+            activity_mapping=str(settings.activity_mapping or ""),
+            adherence_threshold_s=settings.adherence_threshold_s,
         )
 
 
