@@ -50,4 +50,5 @@ INTERVAL_COLUMNS: tuple[str, ...] = (
 MISSING_REQUIRED = "missing_required"
 BAD_TIMESTAMP = "bad_timestamp"
 END_BEFORE_START = "end_before_start"
+OVERLAPPING_SEGMENT = "overlapping_segment"  # schedule segments of one agent that overlap
 BAD_VALUE = "bad_value"
