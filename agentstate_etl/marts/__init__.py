@@ -16,9 +16,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agentstate_etl import lake
+from agentstate_etl import lake, schedules
 from agentstate_etl.intervals import INTERVAL_SCHEMA
-from agentstate_etl.settings import Settings, parse_zone
+from agentstate_etl.settings import (
+    Settings,
+    check_adherence_threshold,
+    check_interval_minutes,
+    parse_zone,
+)
 
 SQL_DIR = Path(__file__).with_name("sql")
 MART_TABLES = (
@@ -27,6 +32,10 @@ MART_TABLES = (
     "mart_not_ready_reasons_daily",
     "mart_acw_daily",
     "mart_reconciliation",
+    "mart_state_totals_interval",
+    "mart_kpis_daily",
+    "mart_adherence_daily",
+    "mart_adherence_exceptions",
 )
 
 SUMMARY_SCHEMA = pa.schema(
@@ -88,6 +97,7 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
     scratch = target.parent / ".scratch"
     scratch.mkdir(exist_ok=True)
     interval_files = lake.dataset_files(settings.lake, lake.INTERVALS)
+    inputs = schedules.warehouse_inputs(settings)  # schedule_segments, activity_mapping
     try:
         with duckdb.connect(str(building)) as con:
             con.execute(f"SET TimeZone = '{zone}'")  # validated IANA name above
@@ -118,6 +128,18 @@ def build_warehouse(settings: Settings) -> WarehouseBuild:
                 ],
             )
             con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
+            con.execute(
+                "SET VARIABLE interval_minutes = ?",
+                [check_interval_minutes(settings.interval_minutes)],
+            )
+            con.execute(
+                "SET VARIABLE adherence_threshold_s = ?",
+                [check_adherence_threshold(settings.adherence_threshold_s)],
+            )
+            for name, table in inputs.items():
+                con.register(f"{name}_input", table)
+                con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_input")
+                con.unregister(f"{name}_input")
             for path in sql_files():
                 con.execute(path.read_text())
             counts = {
