@@ -5,7 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
+from assets.analytics_checks import analytics_checks
 from assets.resources import resources_from_env
+from assets.schedule_files import schedule_files, schedule_files_job, schedule_files_sensor
 from assets.schedules import jobs, schedules
 from assets.vendor_assets import build_vendor_assets
 from assets.warehouse import warehouse, warehouse_checks
@@ -16,9 +18,10 @@ vendor_assets = [asset for vendor in VENDORS for asset in build_vendor_assets(ve
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*vendor_assets, warehouse],
-        asset_checks=warehouse_checks,
-        jobs=jobs,
+        assets=[*vendor_assets, schedule_files, warehouse],
+        asset_checks=[*warehouse_checks, *analytics_checks],
+        jobs=[*jobs, schedule_files_job],
         schedules=schedules,
+        sensors=[schedule_files_sensor],
         resources=resources_from_env(),
     )

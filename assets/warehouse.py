@@ -7,12 +7,16 @@ from agentstate_etl.marts import build_warehouse
 from agentstate_etl.marts.checks import run_check
 from assets.resources import AgentStateSettings
 
-WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + ["cxone_status_summary"]
+WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + [
+    "cxone_status_summary",
+    "schedule_files",
+]
 
 
 @dg.asset(
     description="agent_state_intervals and the marts (daily totals, not-ready reasons, ACW, "
-    "reconciliation) in $AGENTSTATE_HOME/warehouse.duckdb, built into a new file and swapped in.",
+    "reconciliation, interval totals, KPIs, adherence) in $AGENTSTATE_HOME/warehouse.duckdb, "
+    "built into a new file and swapped in.",
     kinds={"duckdb", "sql"},
     deps=WAREHOUSE_DEPS,
     group_name="warehouse",
