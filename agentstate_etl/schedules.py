@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
@@ -32,7 +33,7 @@ from agentstate_etl.canonical import END_BEFORE_START, OVERLAPPING_SEGMENT, VEND
 from agentstate_etl.errors import ValidationError
 from agentstate_etl.settings import Settings
 from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
-from agentstate_etl.validation import Split, split_valid
+from agentstate_etl.validation import QUARANTINE_COLUMNS, Split, split_valid
 
 SCHEDULE_FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(csv|parquet)$")
 SCHEDULE_COLUMNS = ("vendor", "tenant_id", "agent_id", "activity", "start_ts", "end_ts")
@@ -166,6 +167,9 @@ def validate(raw: pd.DataFrame, source: str, day: date) -> tuple[pd.DataFrame, S
     frame = pd.DataFrame({c: _as_text(raw[c]) for c in SCHEDULE_COLUMNS}, index=raw.index)
     for parsed, given in PARSED_FROM.items():
         frame[parsed] = parse_schedule_time(raw[given])
+    if frame.empty:  # a day with nothing scheduled: Pandera cannot type empty text columns
+        no_rows = pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+        return frame, Split(valid=frame, quarantine=no_rows, total=0, valid_mask=np.ones(0, bool))
     split = split_valid(
         frame,
         ScheduleSegment,
