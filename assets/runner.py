@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from agentstate_etl import schedules
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings, vendor_config
 from assets.partitions import START_DATE
@@ -76,7 +77,8 @@ def run_backfill(
     settings: Settings,
     progress: Callable[[str], None] = print,
 ) -> BackfillReport:
-    """Materialize `[start, end)` for each vendor, then rebuild the marts."""
+    """Materialize `[start, end)` for each vendor, land new schedule files, then rebuild the
+    marts."""
     days = backfill_days(start, end)
     for vendor in vendors:
         vendor_config(vendor)  # fails at once, naming every missing variable
@@ -102,6 +104,18 @@ def run_backfill(
         else:
             report.failures[vendor] = _failure_message(result)
             progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
+    pending = schedules.pending(settings)
+    if pending:  # the adherence marts read the schedule files present, landed first
+        progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")
+        result = definitions.resolve_job_def("schedule_files_job").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
+        report.run_ids["schedules"] = result.run_id
+        if result.success:
+            progress(f"schedules: ok (run {result.run_id[:8]})")
+        else:
+            report.failures["schedules"] = _failure_message(result)
+            progress("schedules: FAILED (the marts use the schedules landed before)")
     progress("warehouse: building marts ...")
     result = definitions.resolve_job_def("warehouse_build").execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False
