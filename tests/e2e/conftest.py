@@ -169,6 +169,7 @@ class Analytics:
     threshold_s: float
     rules: tuple[tuple[str, str, str], ...]
     warehouse: Path
+    settings: dict[str, object]  # of the AgentStateSettings resource that built it
 
 
 ANALYTICS_VARIANTS = {
@@ -193,12 +194,7 @@ def analytics(
     name: str = request.param
     zone, minutes, threshold, extra = ANALYTICS_VARIANTS[name]
     rules = (*SPEC_ACTIVITY_RULES, *extra)
-    if name == "utc-15":
-        return Analytics(name, zone, minutes, threshold, rules, backfill.warehouse)
-    if name == "dst-15":
-        return Analytics(name, zone, minutes, threshold, rules, dst_warehouse)
     home = tmp_path_factory.mktemp(f"agentstate-{name}")
-    (home / "lake").symlink_to(backfill.home / "lake", target_is_directory=True)
     settings: dict[str, object] = dict(
         report_tz=zone, interval_minutes=minutes, adherence_threshold_s=threshold
     )
@@ -208,5 +204,10 @@ def analytics(
             "activity,state,reason\n" + "".join(f"{a},{s},{r}\n" for a, s, r in rules)
         )
         settings["activity_mapping"] = str(mapping)
+    if name == "utc-15":
+        return Analytics(name, zone, minutes, threshold, rules, backfill.warehouse, settings)
+    if name == "dst-15":
+        return Analytics(name, zone, minutes, threshold, rules, dst_warehouse, settings)
+    (home / "lake").symlink_to(backfill.home / "lake", target_is_directory=True)
     assert build_warehouse_run(backfill, home, **settings).success
-    return Analytics(name, zone, minutes, threshold, rules, home / "warehouse.duckdb")
+    return Analytics(name, zone, minutes, threshold, rules, home / "warehouse.duckdb", settings)
