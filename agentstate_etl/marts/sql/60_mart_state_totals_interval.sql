@@ -6,6 +6,8 @@
 -- Occurrences are cut into 15-minute slots of a UTC grid (every interval boundary is on it, as
 -- every zone's offset is a whole number of quarter-hours) and a small calendar maps each slot
 -- to its interval: an equality join, ~5x faster than range-joining occurrences and intervals.
+-- Unlike the daily marts it has no ORDER BY: sorting ~30 rows per agent-day by text keys took
+-- a third of its build time (2,000 agents x 7 days); queries order what they read.
 CREATE TABLE mart_state_totals_interval AS
 WITH days AS (
     SELECT local_midnight, local_midnight + INTERVAL 1 DAY AS next_midnight
@@ -55,5 +57,4 @@ SELECT vendor, tenant_id, agent_id, interval_start, day,
        coalesce(sum(ms) FILTER (WHERE state = 'UNKNOWN'), 0) / 1000.0 AS unknown_s,
        sum(ms) / 1000.0 AS logged_in_s
 FROM pieces
-GROUP BY vendor, tenant_id, agent_id, interval_start, day
-ORDER BY vendor, tenant_id, agent_id, interval_start;
+GROUP BY vendor, tenant_id, agent_id, interval_start, day;
