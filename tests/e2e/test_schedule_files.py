@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from agentstate_etl.schedules import SCHEDULE_COLUMNS
+from agentstate_etl.simulator.schedule import write_schedule_files
 from agentstate_etl.simulator.server import SimulatorServer
 from assets.resources import AgentStateSettings
 from assets.schedule_files import schedule_files, schedule_files_sensor
@@ -79,20 +80,11 @@ def test_backfill_lands_the_schedule_files_and_builds_adherence(
     simulator: SimulatorServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from agentstate_etl.simulator.schedule import write_schedule_files
-
     for name, value in simulator.env().items():
         monkeypatch.setenv(name, value)
     write_schedule_files(simulator.world, home / "data" / "inbox" / "schedules", "UTC", DAYS[:1])
-    code, output = run(
-        "backfill",
-        "--vendor",
-        "cxone",
-        "--start",
-        DAYS[0].isoformat(),
-        "--end",
-        DAYS[1].isoformat(),
-    )
+    backfill = ("backfill", "--vendor", "cxone", "--start", str(DAYS[0]), "--end", str(DAYS[1]))
+    code, output = run(*backfill)
     assert code == 0, output
     assert "schedules: ok" in output
     runs = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()
@@ -102,13 +94,5 @@ def test_backfill_lands_the_schedule_files_and_builds_adherence(
             "SELECT vendor, count(*) FROM mart_adherence_daily GROUP BY vendor"
         ).fetchall()
     assert dict(daily)["cxone"] > 0
-    code, output = run(
-        "backfill",
-        "--vendor",
-        "cxone",
-        "--start",
-        DAYS[0].isoformat(),
-        "--end",
-        DAYS[1].isoformat(),
-    )
+    code, output = run(*backfill)
     assert code == 0 and "schedules:" not in output  # nothing new to land

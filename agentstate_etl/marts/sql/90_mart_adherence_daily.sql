@@ -1,30 +1,22 @@
 -- Adherence and conformance per agent and report day with scheduled time (SPEC §8).
--- Segments and exceptions are split at the report zone's midnights (the session TimeZone)
--- like the occurrences in 10_report_day_state_time; out_of_adherence_s is the part of the
+-- Segments and exceptions are split at the report zone's midnights (report_days) like the
+-- occurrences in 10_report_day_state_time; out_of_adherence_s is the part of the
 -- day's exceptions (mart_adherence_exceptions, so at or above the threshold) within the day.
 -- scheduled_open_s: scheduled time of activities that allow READY; worked_s: ready + busy +
 -- ACW seconds of the day from mart_state_totals_daily (0 without a row there).
 -- unknown_activity_s: scheduled time of activities the activity mapping does not name.
 CREATE TABLE mart_adherence_daily AS
-WITH days AS (
-    SELECT local_midnight, local_midnight + INTERVAL 1 DAY AS next_midnight
-    FROM (
-        SELECT unnest(generate_series(date_trunc('day', min(start_ts)),
-                                      date_trunc('day', max(end_ts)),
-                                      INTERVAL 1 DAY)) AS local_midnight
-        FROM schedule_segments
-    )
-), activities AS (
+WITH activities AS (
     SELECT activity, bool_or(state = 'READY') AS allows_ready
     FROM activity_mapping
     GROUP BY activity
 ), scheduled AS (
-    SELECT s.vendor, s.tenant_id, s.agent_id, CAST(d.local_midnight AS DATE) AS day,
+    SELECT s.vendor, s.tenant_id, s.agent_id, d.day,
            coalesce(a.allows_ready, false) AS allows_ready, a.activity IS NULL AS unknown_activity,
            epoch_ms(least(s.end_ts, d.next_midnight))
                - epoch_ms(greatest(s.start_ts, d.local_midnight)) AS ms
     FROM schedule_segments AS s
-    JOIN days AS d ON d.local_midnight < s.end_ts AND s.start_ts < d.next_midnight
+    JOIN report_days AS d ON d.local_midnight < s.end_ts AND s.start_ts < d.next_midnight
     LEFT JOIN activities AS a USING (activity)
     WHERE s.start_ts < s.end_ts
 ), scheduled_daily AS (
@@ -35,11 +27,11 @@ WITH days AS (
     FROM scheduled
     GROUP BY vendor, tenant_id, agent_id, day
 ), outside_daily AS (
-    SELECT e.vendor, e.tenant_id, e.agent_id, CAST(d.local_midnight AS DATE) AS day,
+    SELECT e.vendor, e.tenant_id, e.agent_id, d.day,
            sum(epoch_ms(least(e.end_ts, d.next_midnight))
                - epoch_ms(greatest(e.start_ts, d.local_midnight))) AS out_ms
     FROM mart_adherence_exceptions AS e
-    JOIN days AS d ON d.local_midnight < e.end_ts AND e.start_ts < d.next_midnight
+    JOIN report_days AS d ON d.local_midnight < e.end_ts AND e.start_ts < d.next_midnight
     GROUP BY ALL
 ), joined AS (
     SELECT s.*, coalesce(o.out_ms, 0) AS out_ms,
