@@ -40,8 +40,10 @@ SCHEDULE_COLUMNS = ("vendor", "tenant_id", "agent_id", "activity", "start_ts", "
 AGENT_KEY = ["vendor", "tenant_id", "agent_id"]
 # the file's start_ts/end_ts stay as given (quarantine shows them); parsed, they are these
 PARSED_FROM = {"start_utc": "start_ts", "end_utc": "end_ts"}
-# an explicit zone: `Z` or an offset such as +01:00, +0100 or -05
-EXPLICIT_ZONE = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+# a time of day with an explicit zone: `Z` or an offset such as +01:00, +0100 or -05
+EXPLICIT_ZONE = re.compile(
+    r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+)
 
 SEGMENTS = "schedules"
 QUARANTINE = "schedule_quarantine"

@@ -91,6 +91,10 @@ def test_valid_rows_land_in_utc(settings: Settings) -> None:
             ("cxone", "t1", "a3", "Open", "2026-03-08T13:00:00", "2026-03-08T14:00:00Z"),
             "bad_timestamp:start_ts",
         ),
+        (
+            ("cxone", "t1", "a3", "Open", "2026-03-08", "2026-03-08T14:00:00Z"),  # a date only
+            "bad_timestamp:start_ts",
+        ),
         (("cxone", "t1", "a3", "Open", "2026-03-08T13:00:00Z", "tomorrow"), "bad_timestamp:end_ts"),
         (
             ("cxone", "t1", "a3", "Open", "2026-02-30T13:00:00Z", "2026-03-08T14:00:00Z"),
