@@ -50,6 +50,7 @@ INTERVAL_COLUMNS: tuple[str, ...] = (
 MISSING_REQUIRED = "missing_required"
 BAD_TIMESTAMP = "bad_timestamp"
 END_BEFORE_START = "end_before_start"
+OVERLAPPING_SEGMENT = "overlapping_segment"  # schedule segments of one agent that overlap
 BAD_VALUE = "bad_value"
 # the record's own time (CxEngage `start`, CXone `timestamp`, Kore.ai `EventTime`) is not in
 # the window that was asked for: the vendor ignored the range, or the clock is wrong

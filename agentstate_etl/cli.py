@@ -92,6 +92,7 @@ def demo(
 ) -> None:
     """Start the simulator, backfill every vendor through Dagster, build and show the marts."""
     from agentstate_etl.simulator.config import Faults, SimConfig
+    from agentstate_etl.simulator.schedule import write_schedule_files
     from agentstate_etl.simulator.server import SimulatorServer
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -108,21 +109,34 @@ def demo(
             )
             os.environ.update(server.env())
             settings = Settings.from_env()
+            report_days = [start + timedelta(days=n) for n in range(days)]
+            written = write_schedule_files(
+                server.world, settings.schedules, settings.report_tz, report_days
+            )
+            typer.echo(f"schedules: {len(written)} file(s) written to {settings.schedules}")
             code = _run(list(VENDORS), start.isoformat(), today.isoformat(), settings)
     except AgentStateError as exc:
         _fail(str(exc))
     warehouse = settings.warehouse
     if warehouse.exists():
         _print_frame(
-            "Per-agent daily totals (hours, UTC days)", run_report(settings, "daily_totals")
+            "Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals")
         )
         _print_frame(
             "Reconciliation against CXone's summary report",
-            run_report(settings, "reconciliation_summary"),
+            run_report(warehouse, "reconciliation_summary"),
         )
         _print_frame(
             "Reconciliation flags (drift > tolerance or a missing side)",
-            run_check(settings, "reconciliation_flags"),
+            run_check(warehouse, "reconciliation_flags"),
+        )
+        _print_frame(
+            "Schedule adherence (simulated agents follow their schedule imperfectly)",
+            run_report(warehouse, "adherence_summary"),
+        )
+        _print_frame(
+            "Largest exceptions: scheduled activity vs what agents did",
+            run_report(warehouse, "adherence_exceptions"),
         )
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
@@ -131,7 +145,8 @@ def demo(
         f"  Query:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
         ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
         "  Tables:      agent_state_intervals, mart_state_totals_daily, mart_not_ready_reasons_daily,\n"
-        "               mart_acw_daily, mart_reconciliation"
+        "               mart_acw_daily, mart_reconciliation, mart_state_totals_interval,\n"
+        "               mart_kpis_daily, mart_adherence_daily, mart_adherence_exceptions"
     )
     raise typer.Exit(code=code)
 

@@ -50,6 +50,11 @@ INTERVALS = "intervals"
 SUMMARY = "summary"
 SUMMARY_QUARANTINE = "summary_quarantine"
 SUMMARY_REQUESTS = "summary_requests"
+# Schedules come from the WFM tool, one file per report day for every vendor: they land under
+# the pseudo-source `SCHEDULE_SOURCE`, tenant `all`.
+SCHEDULES = "schedules"
+SCHEDULE_QUARANTINE = "schedule_quarantine"
+SCHEDULE_SOURCE = "wfm"
 
 # which landing commits each dataset
 LANDING_OF = {
@@ -59,6 +64,8 @@ LANDING_OF = {
     SUMMARY: SUMMARY,
     SUMMARY_REQUESTS: SUMMARY,
     SUMMARY_QUARANTINE: SUMMARY,
+    SCHEDULES: SCHEDULES,
+    SCHEDULE_QUARANTINE: SCHEDULES,
 }
 MANIFESTS = "_manifests"
 ORPHAN_GRACE_S = 3600.0

@@ -27,6 +27,7 @@ VENDOR_VARIABLES: dict[str, tuple[str, ...]] = {
     "koreai": ("KOREAI_BASE_URL", "KOREAI_ACCOUNT_ID", "KOREAI_CLIENT_ID", "KOREAI_CLIENT_SECRET"),
 }
 OPTIONAL_VENDOR_DEFAULTS: dict[str, dict[str, str]] = {"koreai": {"KOREAI_TIMEZONE": "UTC"}}
+INTERVAL_MINUTES: tuple[int, ...] = (15, 30, 60)
 
 
 def load_env_file() -> None:
@@ -45,6 +46,25 @@ def _parse_float(name: str, default: str) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def check_interval_minutes(value: object) -> int:
+    """The interval mart's grain: 15, 30 or 60 minutes (each divides an hour, so local
+    wall-clock intervals stay aligned across a DST change)."""
+    if str(value).strip() not in {str(m) for m in INTERVAL_MINUTES}:
+        raise ConfigError(f"AGENTSTATE_INTERVAL_MINUTES must be 15, 30 or 60, got {value!r}")
+    return int(str(value).strip())
+
+
+def check_adherence_threshold(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"AGENTSTATE_ADHERENCE_THRESHOLD_S must be a number >= 0, got {value!r}")
+    return value
+
+
+def _optional_path(name: str) -> Path | None:
+    value = _env(name, "")
+    return Path(value).resolve() if value else None
 
 
 def parse_day(text: str, what: str = "date") -> date:
@@ -76,10 +96,19 @@ class Settings:
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
     request_timeout_s: float = 60.0
     partition_timeout_s: float = 1800.0
+    interval_minutes: int = 15
+    schedules_dir: Path | None = None  # None: $AGENTSTATE_HOME/inbox/schedules
+    activity_mapping: Path | None = None  # None: the shipped activity_mapping.csv
+    adherence_threshold_s: float = 0.0
 
     @cached_property
     def lake(self) -> Lake:
         return Lake.from_url(self.lake_url or self.home / "lake")
+
+    @property
+    def schedules(self) -> Path:
+        """Where the workforce-management tool drops schedule files (SPEC §8)."""
+        return self.schedules_dir or self.home / "inbox" / "schedules"
 
     @property
     def warehouse(self) -> Path:
@@ -119,6 +148,12 @@ class Settings:
             lake_url=_env("AGENTSTATE_LAKE_URL", ""),
             request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60"),
             partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800"),
+            interval_minutes=check_interval_minutes(_env("AGENTSTATE_INTERVAL_MINUTES", "15")),
+            schedules_dir=_optional_path("AGENTSTATE_SCHEDULES_DIR"),
+            activity_mapping=_optional_path("AGENTSTATE_ACTIVITY_MAPPING"),
+            adherence_threshold_s=check_adherence_threshold(
+                _parse_float("AGENTSTATE_ADHERENCE_THRESHOLD_S", "0")
+            ),
         )
         for name, seconds in (
             ("AGENTSTATE_REQUEST_TIMEOUT_S", settings.request_timeout_s),
@@ -126,6 +161,10 @@ class Settings:
         ):
             if not (math.isfinite(seconds) and seconds > 0):
                 raise ConfigError(f"{name} must be a positive number of seconds, got {seconds}")
+        if settings.activity_mapping and not settings.activity_mapping.is_file():
+            raise ConfigError(
+                f"AGENTSTATE_ACTIVITY_MAPPING must name a CSV file, got {str(settings.activity_mapping)!r}"
+            )
         if settings.lookback_hours < 0:
             raise ConfigError("AGENTSTATE_LOOKBACK_HOURS must be >= 0")
         if not 0 <= settings.max_quarantine_rate <= 1:

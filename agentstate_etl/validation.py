@@ -18,7 +18,14 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 
-from agentstate_etl.canonical import BAD_TIMESTAMP, BAD_VALUE, MISSING_REQUIRED, OUTSIDE_WINDOW
+from agentstate_etl.canonical import (
+    BAD_TIMESTAMP,
+    BAD_VALUE,
+    END_BEFORE_START,
+    MISSING_REQUIRED,
+    OUTSIDE_WINDOW,
+    OVERLAPPING_SEGMENT,
+)
 from agentstate_etl.errors import ValidationError
 
 WIRE_ERROR = "_wire_error"
@@ -81,7 +88,11 @@ def _row_reasons(
             field = parsed_from.get(column, column)
             raw_present = column in parsed_from and pd.notna(frame.at[index, field])
             reason = f"{BAD_TIMESTAMP if raw_present else MISSING_REQUIRED}:{field}"
-        elif column is None or check in {"end_before_start"} or not isinstance(column, str):
+        elif (
+            column is None
+            or check in {END_BEFORE_START, OVERLAPPING_SEGMENT}
+            or not isinstance(column, str)
+        ):
             reason = str(check)
         else:
             reason = f"{BAD_VALUE}:{column}:{check}"

@@ -21,6 +21,10 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
     request_timeout_s: float = 60.0
     partition_timeout_s: float = 1800.0
+    interval_minutes: int = 15
+    schedules_dir: str = ""  # AGENTSTATE_SCHEDULES_DIR; empty: $AGENTSTATE_HOME/inbox/schedules
+    activity_mapping: str = ""  # AGENTSTATE_ACTIVITY_MAPPING; empty: the shipped file
+    adherence_threshold_s: float = 0.0
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -35,6 +39,12 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lake_url=self.lake_url,
             request_timeout_s=self.request_timeout_s,
             partition_timeout_s=self.partition_timeout_s,
+            interval_minutes=self.interval_minutes,
+            schedules_dir=Path(self.schedules_dir).resolve() if self.schedules_dir else None,
+            activity_mapping=Path(self.activity_mapping).resolve()
+            if self.activity_mapping
+            else None,
+            adherence_threshold_s=self.adherence_threshold_s,
         )
 
     @classmethod
@@ -49,6 +59,10 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lake_url=settings.lake_url,
             request_timeout_s=settings.request_timeout_s,
             partition_timeout_s=settings.partition_timeout_s,
+            interval_minutes=settings.interval_minutes,
+            schedules_dir=str(settings.schedules_dir or ""),
+            activity_mapping=str(settings.activity_mapping or ""),
+            adherence_threshold_s=settings.adherence_threshold_s,
         )
 
 

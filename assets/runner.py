@@ -20,11 +20,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from agentstate_etl import schedules
 from agentstate_etl.errors import ConfigError
+from agentstate_etl.marts import landed_partitions
 from agentstate_etl.settings import Settings, vendor_config
 from assets.executors import executor_name
 from assets.partitions import START_DATE
-from assets.warehouse import VENDORS_TAG, WAREHOUSE, landed_partitions
+from assets.warehouse import VENDORS_TAG, WAREHOUSE
 
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -162,7 +164,8 @@ def run_backfill(
     settings: Settings,
     progress: Callable[[str], None] = print,
 ) -> BackfillReport:
-    """Materialize `[start, end)` for each vendor, then rebuild the marts."""
+    """Materialize `[start, end)` for each vendor, land new schedule files, then rebuild the
+    marts."""
     days = backfill_days(start, end)
     for vendor in vendors:
         vendor_config(vendor)  # fails at once, naming every missing variable
@@ -188,6 +191,16 @@ def run_backfill(
         else:
             report.failures[vendor] = _failure_message(result)
             progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
+    pending = schedules.pending(settings)
+    if pending:  # landing them also brings the adherence marts of their days up to date
+        progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")
+        result = execute(definitions, "schedule_files_job", instance, tags)
+        report.run_ids["schedules"] = result.run_id
+        if result.success:
+            progress(f"schedules: ok (run {result.run_id[:8]})")
+        else:
+            report.failures["schedules"] = _failure_message(result)
+            progress("schedules: FAILED (the marts use the schedules landed before)")
     if not landed_partitions(settings.lake, days, vendors):
         progress("warehouse: nothing landed, marts left as they were")
         return report

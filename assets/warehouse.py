@@ -7,53 +7,48 @@ that materialize vendor assets alone are followed by the `warehouse_follows_vend
 sensor, which is running by default.
 """
 
-from collections.abc import Iterable
-from datetime import date
-
 import dagster as dg
 
-from agentstate_etl import lake
 from agentstate_etl.canonical import VENDORS
-from agentstate_etl.lake import Lake, PartitionKey
-from agentstate_etl.marts import CHECKS, CheckOutcome, update_warehouse
+from agentstate_etl.marts import CHECKS, CheckOutcome, landed_partitions, update_warehouse
 from assets.executors import WAREHOUSE_OP_TAGS
 from assets.partitions import daily_partitions, partition_days
 from assets.resources import AgentStateSettings
 
 WAREHOUSE = dg.AssetKey("warehouse")
 VENDORS_TAG = "agentstate/vendors"  # a run may limit the warehouse to the vendors it landed
-WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + ["cxone_status_summary"]
+SCHEDULE_FILES = "schedule_files"
+WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + [
+    "cxone_status_summary",
+    SCHEDULE_FILES,
+]
 CHECK_DESCRIPTIONS = {
     "overlapping_intervals": "No agent is in two states at once (the days this run published)",
     "acw_matches_totals": "mart_acw_daily.acw_s, summed on its own, equals the totals mart's acw_s",
+    "intervals_add_up_to_day": "The intervals of each agent-day in mart_state_totals_interval add "
+    "up to its row of mart_state_totals_daily, state by state",
+    "unknown_activities": "Warns on agent-days with scheduled time in activities the activity "
+    "mapping does not know (never in adherence); extend AGENTSTATE_ACTIVITY_MAPPING",
     "reconciliation_flags": "Warns on reconciliation rows that drift past "
     "AGENTSTATE_DRIFT_TOLERANCE_S or miss a side (true count; sample worst first)",
 }
 CHECK_SEVERITY = {
     "overlapping_intervals": dg.AssetCheckSeverity.ERROR,
     "acw_matches_totals": dg.AssetCheckSeverity.ERROR,
+    "intervals_add_up_to_day": dg.AssetCheckSeverity.ERROR,
     "reconciliation_flags": dg.AssetCheckSeverity.WARN,
+    "unknown_activities": dg.AssetCheckSeverity.WARN,
 }
 # Any vendor partition that lands (from any run) brings its warehouse partition up to date;
 # unlike `eager()`, it neither waits for every vendor's partition nor only the latest day.
+# Landed schedule files update the days they schedule themselves (see schedule_files).
 FOLLOWS_VENDOR_RUNS = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    dg.AutomationCondition.any_deps_updated()
+    .ignore(dg.AssetSelection.assets(SCHEDULE_FILES))
+    .since_last_handled()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
-
-
-def landed_partitions(
-    lk: Lake, days: Iterable[date], vendors: Iterable[str] = VENDORS
-) -> list[PartitionKey]:
-    """Every vendor tenant's partition of these days that has intervals in the lake."""
-    return [
-        key
-        for vendor in vendors
-        for tenant in lk.tenants(lake.INTERVALS, vendor)
-        for day in days
-        if lk.has(lake.INTERVALS, key := PartitionKey(vendor, tenant, day))
-    ]
 
 
 def _check_result(name: str, outcome: CheckOutcome) -> dg.AssetCheckResult:

@@ -13,21 +13,27 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from agentstate_etl import lake
+from agentstate_etl import lake, schedules
+from agentstate_etl.canonical import VENDORS
 from agentstate_etl.intervals import INTERVAL_SCHEMA
 from agentstate_etl.lake import Lake, PartitionKey
 from agentstate_etl.marts import catalog
 from agentstate_etl.marts.days import DayPlan, plan_days, utc_days_of
 from agentstate_etl.marts.store import SCHEMA_FILE, MartStore
 from agentstate_etl.reasons import reason_groups
-from agentstate_etl.settings import Settings, parse_zone
+from agentstate_etl.settings import (
+    Settings,
+    check_adherence_threshold,
+    check_interval_minutes,
+    parse_zone,
+)
 
 SQL_DIR = Path(__file__).with_name("sql")
 CHECKS_DIR = Path(__file__).with_name("checks")
@@ -40,6 +46,10 @@ PUBLISHED: dict[str, tuple[str, str]] = {
     "mart_not_ready_reasons_daily": ("day", REPORT_DAY),
     "mart_acw_daily": ("day", REPORT_DAY),
     "mart_reconciliation": ("day", UTC_DAY),
+    "mart_state_totals_interval": ("day", REPORT_DAY),
+    "mart_kpis_daily": ("day", REPORT_DAY),
+    "mart_adherence_daily": ("day", REPORT_DAY),
+    "mart_adherence_exceptions": ("day", REPORT_DAY),
 }
 MART_TABLES = (
     "agent_state_intervals",
@@ -48,8 +58,18 @@ MART_TABLES = (
     "mart_acw_daily",
     "mart_reconciliation",
     "dim_agents",
+    "mart_state_totals_interval",
+    "mart_kpis_daily",
+    "mart_adherence_daily",
+    "mart_adherence_exceptions",
 )
-CHECKS = ("overlapping_intervals", "acw_matches_totals", "reconciliation_flags")
+CHECKS = (
+    "overlapping_intervals",
+    "acw_matches_totals",
+    "intervals_add_up_to_day",
+    "reconciliation_flags",
+    "unknown_activities",
+)
 CHUNK_DAYS = 7  # UTC days per slice of a rebuild: memory stays bounded by a week of data
 WAREHOUSE_MEMORY_LIMIT = "256MB"
 CHECK_SAMPLE_ROWS = 20
@@ -197,6 +217,24 @@ def _compute_slice(
     con.register("report_day_landed", _completeness(lk, vendor, tenants, plan, settings.report_tz))
     con.register("reason_mapping", reason_groups())
     con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
+    con.execute(
+        "SET VARIABLE interval_minutes = ?", [check_interval_minutes(settings.interval_minutes)]
+    )
+    con.execute(
+        "SET VARIABLE adherence_threshold_s = ?",
+        [check_adherence_threshold(settings.adherence_threshold_s)],
+    )
+    # a report day's adherence also counts the previous day's segments that run past midnight
+    # into it; a day more on each side covers a WFM tool that names files in its own zone
+    schedule_days = {
+        day + timedelta(days=offset) for day in plan.report_days for offset in range(-2, 2)
+    }
+    for name, table in schedules.warehouse_inputs(settings, sorted(schedule_days)).items():
+        con.register(f"{name}_input", table)
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_input")
+        con.unregister(f"{name}_input")
+    # a schedule file covers every vendor; this slice publishes its own vendor's days only
+    con.execute("DELETE FROM schedule_segments WHERE vendor IS DISTINCT FROM ?", [vendor])
     con.execute("SET VARIABLE utc_days = ?", [list(plan.utc_days)])
     con.execute("SET VARIABLE report_days = ?", [list(plan.report_days)])
     for path in sql_files():
@@ -276,6 +314,32 @@ def update_warehouse(
     if message:
         build.warnings.append(message)
     return build
+
+
+def landed_partitions(
+    lk: Lake, days: Iterable[date], vendors: Iterable[str] = VENDORS
+) -> list[PartitionKey]:
+    """Every vendor tenant's partition of these UTC days that has intervals in the lake."""
+    return [
+        key
+        for vendor in vendors
+        for tenant in lk.tenants(lake.INTERVALS, vendor)
+        for day in days
+        if lk.has(lake.INTERVALS, key := PartitionKey(vendor, tenant, day))
+    ]
+
+
+def update_schedule_days(settings: Settings, schedule_days: Iterable[date]) -> WarehouseBuild:
+    """The marts of report days whose schedule changed (and the next day, which its segments
+    may run into), for every vendor: the partitions of the UTC days they overlap."""
+    zone = parse_zone(settings.report_tz, "AGENTSTATE_REPORT_TZ")
+    utc_days = {
+        utc_day
+        for day in schedule_days
+        for report_day in (day, day + timedelta(days=1))
+        for utc_day in utc_days_of(report_day, zone)
+    }
+    return update_warehouse(settings, landed_partitions(settings.lake, sorted(utc_days)))
 
 
 def build_warehouse(settings: Settings) -> WarehouseBuild:

@@ -1,8 +1,10 @@
 """Which days a warehouse update recomputes, and which lake partitions it must read for them.
 
 A UTC partition touches the report-zone days it overlaps (one, or two when the zone is not
-UTC); a report day is computed from every UTC partition that overlaps it. Pure functions, so
-the day algebra is tested on its own (a DST day has 23 or 25 hours).
+UTC), and the day before each of them: a schedule segment starts on its report day but may
+run past midnight, and an exception is measured whole and owned by the day it starts, so a
+report day's adherence reads the next day's partitions too. Pure functions, so the day
+algebra is tested on its own (a DST day has 23 or 25 hours).
 """
 
 from __future__ import annotations
@@ -35,6 +37,19 @@ def utc_days_of(report_day: date, zone: ZoneInfo) -> list[date]:
     return _days(start.astimezone(UTC).date(), (end - _LAST_MS).astimezone(UTC).date())
 
 
+def affected_report_days(utc_day: date, zone: ZoneInfo) -> list[date]:
+    """The report days whose marts change when UTC partition `utc_day` changes."""
+    touched = report_days_of(utc_day, zone)
+    return sorted({d for day in touched for d in (day - timedelta(days=1), day)})
+
+
+def needed_utc_days(report_day: date, zone: ZoneInfo) -> list[date]:
+    """The UTC partitions a report day's marts are computed from (its own and the next day's)."""
+    return sorted(
+        set(utc_days_of(report_day, zone)) | set(utc_days_of(report_day + timedelta(days=1), zone))
+    )
+
+
 @dataclass(frozen=True)
 class DayPlan:
     """One slice of an update: what it publishes and what it reads to compute that."""
@@ -51,14 +66,14 @@ class DayPlan:
 def plan_days(touched: Iterable[date], zone: ZoneInfo, chunk_days: int) -> list[DayPlan]:
     """Split an update of `touched` UTC days into slices of about `chunk_days` days.
 
-    Each report day is computed once, in the slice of the first touched UTC day it overlaps,
-    from every UTC day it overlaps; so slices never publish the same day twice and a chunked
-    rebuild equals an incremental update day for day.
+    Each report day is computed once, in the slice of the first touched UTC day it depends on,
+    from every UTC day it and the next report day overlap; so slices never publish the same
+    day twice and a chunked rebuild equals an incremental update day for day.
     """
     utc = sorted(set(touched))
     owner: dict[date, int] = {}
     for index, day in enumerate(utc):
-        for report_day in report_days_of(day, zone):
+        for report_day in affected_report_days(day, zone):
             owner.setdefault(report_day, index // chunk_days)
     plans = []
     for chunk in range((len(utc) + chunk_days - 1) // chunk_days):
@@ -66,6 +81,6 @@ def plan_days(touched: Iterable[date], zone: ZoneInfo, chunk_days: int) -> list[
         report_days = tuple(sorted(d for d, c in owner.items() if c == chunk))
         read = set(utc_days)
         for report_day in report_days:
-            read.update(utc_days_of(report_day, zone))
+            read.update(needed_utc_days(report_day, zone))
         plans.append(DayPlan(utc_days, report_days, tuple(sorted(read))))
     return plans

@@ -17,7 +17,6 @@ import pandas as pd
 
 from agentstate_etl.errors import WarehouseError
 from agentstate_etl.marts import catalog, view_tables
-from agentstate_etl.settings import Settings
 
 
 def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -59,10 +58,10 @@ def frame(
     return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
 
-def query(settings: Settings, sql: str) -> pd.DataFrame:
-    with read_only(settings.warehouse) as con:
+def query(warehouse: Path, sql: str) -> pd.DataFrame:
+    with read_only(warehouse) as con:
         return frame(con, sql)
 
 
-def query_file(settings: Settings, path: Path) -> pd.DataFrame:
-    return query(settings, path.read_text())
+def query_file(warehouse: Path, path: Path) -> pd.DataFrame:
+    return query(warehouse, path.read_text())

@@ -153,3 +153,9 @@ class Credentials:
 
 
 CREDENTIALS = Credentials()
+# the tenant_id column of each vendor's rows, as the engine derives it from the credentials
+TENANT_IDS = {
+    "cxengage": CREDENTIALS.cxengage_tenant_id,
+    "cxone": CREDENTIALS.cxone_client_id,
+    "koreai": CREDENTIALS.koreai_account_id,
+}

@@ -9,6 +9,7 @@ partition and to the horizon `min(day end, now)`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from agentstate_etl.canonical import ACW, BUSY, LOGGED_OUT, NOT_READY, READY, UNKNOWN
-from agentstate_etl.simulator.config import CREDENTIALS
+from agentstate_etl.simulator.config import TENANT_IDS
 from agentstate_etl.simulator.world import (
     DAY_MS,
     EPOCH,
@@ -28,11 +29,7 @@ from agentstate_etl.simulator.world import (
     to_ms,
 )
 
-TENANTS = {
-    "cxengage": CREDENTIALS.cxengage_tenant_id,
-    "cxone": CREDENTIALS.cxone_client_id,
-    "koreai": CREDENTIALS.koreai_account_id,
-}
+TENANTS = TENANT_IDS
 TOTAL_COLUMNS = {
     READY: "ready_s",
     NOT_READY: "not_ready_s",
@@ -313,3 +310,230 @@ def expected_quarantine(world: World, vendor: str, start: datetime, end: datetim
     junk = world.junk(vendor)
     inside = junk[(junk["position_ms"] >= to_ms(start)) & (junk["position_ms"] < to_ms(end))]
     return pd.DataFrame({"vendor": vendor, "marker": inside["marker"], "reason": inside["reason"]})
+
+
+# --- analytics: interval totals, KPIs, adherence (SPEC §6, §8) ---------------------------------
+
+# SPEC §8's shipped activity mapping, written out here rather than read from the engine's file
+SPEC_ACTIVITY_RULES: tuple[tuple[str, str, str], ...] = (
+    ("Open", READY, "*"),
+    ("Open", BUSY, "*"),
+    ("Open", ACW, "*"),
+    ("Lunch", NOT_READY, "Lunch"),
+    ("Lunch", LOGGED_OUT, "*"),
+    ("Break", NOT_READY, "Break"),
+    ("Meeting", NOT_READY, "Meeting"),
+    ("Training", NOT_READY, "Training"),
+    ("Off", LOGGED_OUT, "*"),
+)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> int:
+    return to_ms(datetime.combine(day, time(), tzinfo=zone))
+
+
+def _interval_starts(first: date, last: date, zone: ZoneInfo, minutes: int) -> list[int]:
+    """Every instant from `first` to `last` (local days) whose wall clock in `zone` reads a
+    multiple of `minutes`, found by walking the days minute by minute."""
+    starts = []
+    at, stop = _local_midnight(first, zone), _local_midnight(last + timedelta(days=1), zone)
+    while at < stop:
+        local = (EPOCH + timedelta(milliseconds=at)).astimezone(zone)
+        if (local.hour * 60 + local.minute) % minutes == 0:
+            starts.append(at)
+        at += 60_000
+    return starts
+
+
+def expected_interval_totals(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    *,
+    report_tz: str,
+    interval_minutes: int,
+    lookback_hours: float,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """`mart_state_totals_interval` of one vendor: agent-intervals with logged-in time."""
+    zone = ZoneInfo(report_tz)
+    intervals = _all_intervals(world, vendor, days, lookback_hours, as_of)
+    first = _local_day(int(intervals["start_ts"].min().value // 1_000_000), zone)
+    last = _local_day(int(intervals["end_ts"].max().value // 1_000_000), zone)
+    bounds = _interval_starts(
+        first - timedelta(days=1), last + timedelta(days=1), zone, interval_minutes
+    )
+    sums: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in intervals.itertuples():
+        if row.state == LOGGED_OUT:
+            continue
+        at, end = row.start_ts.value // 1_000_000, row.end_ts.value // 1_000_000
+        while at < end:
+            n = bisect_right(bounds, at) - 1
+            stop = min(end, bounds[n + 1])
+            sums[(row.agent_id, bounds[n])][row.state] += stop - at
+            at = stop
+    return pd.DataFrame(
+        [
+            {
+                "vendor": vendor,
+                "tenant_id": TENANTS[vendor],
+                "agent_id": agent_id,
+                "interval_start": _ts(start),
+                "day": _local_day(start, zone),
+                **{
+                    column: by_state.get(state, 0) / 1000 for state, column in TOTAL_COLUMNS.items()
+                },
+                "logged_in_s": sum(by_state.values()) / 1000,
+            }
+            for (agent_id, start), by_state in sums.items()
+        ]
+    )
+
+
+def expected_kpis(totals: pd.DataFrame) -> pd.DataFrame:
+    """`mart_kpis_daily` from `mart_state_totals_daily` rows (as `expected_totals` gives them)."""
+
+    def share(part: float, whole: float) -> float | None:
+        return part / whole if whole else None
+
+    return pd.DataFrame(
+        [
+            {
+                "vendor": row.vendor,
+                "tenant_id": row.tenant_id,
+                "agent_id": row.agent_id,
+                "day": row.day,
+                "occupancy": share(row.busy_s + row.acw_s, row.ready_s + row.busy_s + row.acw_s),
+                "utilization": share(row.busy_s + row.acw_s, row.logged_in_s),
+                "not_ready_share": share(row.not_ready_s, row.logged_in_s),
+            }
+            for row in totals.itertuples()
+        ]
+    )
+
+
+def _allowed(
+    rules: Iterable[tuple[str, str, str]], activity: str, state: str, reason: str | None
+) -> bool:
+    return any(a == activity and s == state and (r == "*" or r == reason) for a, s, r in rules)
+
+
+def _actual_timeline(
+    agent_intervals: list[tuple[int, int, str, str | None]], start: int, end: int
+) -> list[tuple[int, int, str, str | None]]:
+    """What the agent did in `[start, end)`, gapless: holes in the data are LOGGED_OUT."""
+    pieces: list[tuple[int, int, str, str | None]] = []
+    cursor = start
+    for lo, hi, state, reason in agent_intervals:
+        if hi <= start or lo >= end:
+            continue
+        if lo > cursor:
+            pieces.append((cursor, lo, LOGGED_OUT, None))
+        pieces.append((max(lo, start), min(hi, end), state, reason))
+        cursor = min(hi, end)
+    if cursor < end:
+        pieces.append((cursor, end, LOGGED_OUT, None))
+    return pieces
+
+
+def _split_by_local_day(start: int, end: int, zone: ZoneInfo) -> list[tuple[date, int]]:
+    out = []
+    while start < end:
+        stop = min(end, _next_local_midnight(start, zone))
+        out.append((_local_day(start, zone), stop - start))
+        start = stop
+    return out
+
+
+def expected_adherence(
+    world: World,
+    vendor: str,
+    days: Iterable[date],
+    *,
+    segments: pd.DataFrame,
+    report_tz: str,
+    threshold_s: float,
+    lookback_hours: float,
+    as_of: datetime,
+    rules: Iterable[tuple[str, str, str]] = SPEC_ACTIVITY_RULES,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(`mart_adherence_daily`, `mart_adherence_exceptions`) of one vendor, from the valid
+    schedule `segments` (vendor, tenant_id, agent_id, activity, start_ms, end_ms)."""
+    days = list(days)
+    rules = list(rules)
+    zone = ZoneInfo(report_tz)
+    by_agent: dict[str, list[tuple[int, int, str, str | None]]] = defaultdict(list)
+    for row in _all_intervals(world, vendor, days, lookback_hours, as_of).itertuples():
+        start, end = row.start_ts.value // 1_000_000, row.end_ts.value // 1_000_000
+        if start < end:
+            by_agent[row.agent_id].append((start, end, row.state, row.reason))
+    for timeline in by_agent.values():
+        timeline.sort()
+    known = {a for a, _, _ in rules}
+    open_activities = {a for a, s, _ in rules if s == READY}
+    daily: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    exceptions = []
+    for seg in segments[segments["vendor"] == vendor].itertuples():
+        if seg.start_ms >= seg.end_ms:
+            continue
+        for day, ms in _split_by_local_day(seg.start_ms, seg.end_ms, zone):
+            sums = daily[(seg.agent_id, day)]
+            sums["scheduled"] += ms
+            sums["open"] += ms if seg.activity in open_activities else 0
+            sums["unknown"] += ms if seg.activity not in known else 0
+        run: list[tuple[int, int, str, str | None]] = []
+        pieces = _actual_timeline(by_agent.get(seg.agent_id, []), seg.start_ms, seg.end_ms)
+        for piece in [*pieces, None]:  # None closes the last run
+            if piece is not None and not _allowed(rules, seg.activity, piece[2], piece[3]):
+                run.append(piece)
+                continue
+            if run and run[-1][1] - run[0][0] >= threshold_s * 1000:
+                held: dict[tuple[str, str | None], list[int]] = {}
+                for lo, hi, state, reason in run:
+                    held.setdefault((state, reason), [0, lo])[0] += hi - lo
+                state, reason = max(held, key=lambda k: (held[k][0], -held[k][1]))
+                exceptions.append(
+                    {
+                        "vendor": vendor,
+                        "tenant_id": TENANTS[vendor],
+                        "agent_id": seg.agent_id,
+                        "activity": seg.activity,
+                        "start_ts": _ts(run[0][0]),
+                        "end_ts": _ts(run[-1][1]),
+                        "duration_s": (run[-1][1] - run[0][0]) / 1000,
+                        "actual_state": state,
+                        "actual_reason": reason,
+                        "day": _local_day(run[0][0], zone),
+                    }
+                )
+                for day, ms in _split_by_local_day(run[0][0], run[-1][1], zone):
+                    daily[(seg.agent_id, day)]["out"] += ms
+            run = []
+    worked = {
+        (row.agent_id, row.day): row.ready_s + row.busy_s + row.acw_s
+        for row in expected_totals(
+            world, vendor, days, report_tz=report_tz, lookback_hours=lookback_hours, as_of=as_of
+        ).itertuples()
+    }
+    rows = []
+    for (agent_id, day), sums in daily.items():
+        scheduled, out, open_ms = sums["scheduled"], sums["out"], sums["open"]
+        worked_s = worked.get((agent_id, day), 0.0)
+        rows.append(
+            {
+                "vendor": vendor,
+                "tenant_id": TENANTS[vendor],
+                "agent_id": agent_id,
+                "day": day,
+                "scheduled_s": scheduled / 1000,
+                "in_adherence_s": (scheduled - out) / 1000,
+                "out_of_adherence_s": out / 1000,
+                "adherence_pct": 100 * (scheduled - out) / scheduled,
+                "scheduled_open_s": open_ms / 1000,
+                "worked_s": worked_s,
+                "conformance_pct": 100 * worked_s / (open_ms / 1000) if open_ms else None,
+                "unknown_activity_s": sums["unknown"] / 1000,
+            }
+        )
+    return pd.DataFrame(rows), pd.DataFrame(exceptions)

@@ -15,9 +15,12 @@ import pytest
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.simulator.config import Faults, SimConfig
+from agentstate_etl.simulator.schedule import write_schedule_files
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
 from agentstate_etl.simulator.world import World
 from assets.resources import AgentStateSettings, CxEngageApi, CxOneApi, KoreAiApi
+from assets.schedule_files import schedule_files
 from assets.vendor_assets import build_vendor_assets
 from assets.warehouse import warehouse
 
@@ -27,6 +30,7 @@ SIM_START = date(2026, 3, 4)
 SIM_NOW = datetime(2026, 3, 10, 15, 30, 12, 345000, tzinfo=UTC)
 DAYS = [date(2026, 3, 6) + timedelta(days=i) for i in range(5)]
 DST_ZONE = "America/New_York"
+SCHEDULE_ZONE = "UTC"  # the schedule files are split by UTC day; every build reads them all
 
 
 @dataclass
@@ -107,11 +111,22 @@ def simulator() -> Iterator[SimulatorServer]:
         yield server
 
 
+def land_schedule_files(
+    world: World, env: dict[str, str], home: Path, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """The simulator's schedule files for DAYS into the home's inbox, landed through Dagster."""
+    write_schedule_files(world, home / "inbox" / "schedules", SCHEDULE_ZONE, DAYS)
+    return dg.materialize(
+        [schedule_files], resources=vendor_resources(env, home), instance=instance
+    )
+
+
 @pytest.fixture(scope="session")
 def backfill(
     simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backfill]:
-    """Every vendor over DAYS: one ranged (single-run) backfill per vendor, then the marts."""
+    """Every vendor over DAYS: one ranged (single-run) backfill per vendor, the simulator's
+    schedule files, then the marts."""
     home = tmp_path_factory.mktemp("agentstate")
     instance = dg.DagsterInstance.ephemeral()
     env = simulator.env()
@@ -124,6 +139,7 @@ def backfill(
             tags=range_tags(DAYS),
         )
         assert result.success
+    assert land_schedule_files(simulator.world, env, home, instance).success
     done = Backfill(home=home, world=simulator.world, env=env, instance=instance)
     assert build_warehouse_run(done).success
     yield done
@@ -150,3 +166,68 @@ def warehouse_home(backfill: Backfill, tmp_path: Path, monkeypatch: pytest.Monke
     shutil.copy(backfill.warehouse, home / "warehouse.duckdb")
     monkeypatch.setenv("AGENTSTATE_HOME", str(home))
     return home
+
+
+# Kore.ai's and CXone's own codes for the scheduled not-ready activities, on top of SPEC §8's
+# rules: what a deployment adds to its AGENTSTATE_ACTIVITY_MAPPING file
+VENDOR_CODE_RULES = (
+    ("Break", "NOT_READY", "PAID_BREAK"),
+    ("Break", "NOT_READY", "BRK"),
+    ("Lunch", "NOT_READY", "LUNCH"),
+    ("Meeting", "NOT_READY", "MTG"),
+    ("Training", "NOT_READY", "TRN"),
+)
+
+
+@dataclass(frozen=True)
+class Analytics:
+    """One build of the marts over the session's lake: its zone, grain, threshold, mapping."""
+
+    name: str
+    report_tz: str
+    interval_minutes: int
+    threshold_s: float
+    rules: tuple[tuple[str, str, str], ...]
+    warehouse: Path
+    settings: dict[str, object]  # of the AgentStateSettings resource that built it
+
+
+ANALYTICS_VARIANTS = {
+    # name: (report zone, interval minutes, adherence threshold, extra activity rules)
+    "utc-15": ("UTC", 15, 0.0, ()),
+    "dst-15": (DST_ZONE, 15, 0.0, ()),
+    "utc-30": ("UTC", 30, 120.0, VENDOR_CODE_RULES),
+    "dst-30": (DST_ZONE, 30, 300.0, ()),
+}
+
+
+@pytest.fixture(scope="session", params=list(ANALYTICS_VARIANTS))
+def analytics(
+    request: pytest.FixtureRequest,
+    backfill: Backfill,
+    dst_warehouse: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Analytics:
+    """The session backfill's marts in UTC and across the DST change, 15- and 30-minute
+    intervals; the 15-minute builds are the session's own warehouses, the others read the
+    same lake (linked, not copied)."""
+    name: str = request.param
+    zone, minutes, threshold, extra = ANALYTICS_VARIANTS[name]
+    rules = (*SPEC_ACTIVITY_RULES, *extra)
+    home = tmp_path_factory.mktemp(f"agentstate-{name}")
+    settings: dict[str, object] = dict(
+        report_tz=zone, interval_minutes=minutes, adherence_threshold_s=threshold
+    )
+    if extra:
+        mapping = home / "activity_mapping.csv"
+        mapping.write_text(
+            "activity,state,reason\n" + "".join(f"{a},{s},{r}\n" for a, s, r in rules)
+        )
+        settings["activity_mapping"] = str(mapping)
+    if name == "utc-15":
+        return Analytics(name, zone, minutes, threshold, rules, backfill.warehouse, settings)
+    if name == "dst-15":
+        return Analytics(name, zone, minutes, threshold, rules, dst_warehouse, settings)
+    (home / "lake").symlink_to(backfill.home / "lake", target_is_directory=True)
+    assert build_warehouse_run(backfill, home, **settings).success
+    return Analytics(name, zone, minutes, threshold, rules, home / "warehouse.duckdb", settings)

@@ -58,6 +58,11 @@ def test_incremental_updates_equal_a_rebuild(backfill: Backfill) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             home = Path(scratch) / "incremental"
             incremental = engine_settings(home, zone)
+            for key in source.partitions(lake.SCHEDULES):  # the WFM tool's schedules
+                datasets = (lake.SCHEDULES, lake.SCHEDULE_QUARANTINE)
+                incremental.lake.commit(
+                    lake.SCHEDULES, key, {d: source.read(d, key) for d in datasets}
+                )
             for step in steps:  # each step: a backfill lands some partitions, in any order
                 for key in sorted(step, reverse=True):
                     land(source, incremental.lake, key)
@@ -65,7 +70,9 @@ def test_incremental_updates_equal_a_rebuild(backfill: Backfill) -> None:
             shutil.copytree(home / "lake", Path(scratch) / "rebuilt" / "lake")
             rebuilt = engine_settings(Path(scratch) / "rebuilt", zone)
             build_warehouse(rebuilt)
-            assert tables(incremental.warehouse) == tables(rebuilt.warehouse)
+            expected = tables(rebuilt.warehouse)
+            assert expected["mart_adherence_daily"], "adherence would prove nothing"
+            assert tables(incremental.warehouse) == expected
 
     check()
 

@@ -30,15 +30,28 @@ SETUP_HINT = (
 )
 
 
+ADHERENCE_TABLES = ("mart_adherence_daily", "mart_adherence_exceptions")
+
+
+def drop_adherence(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the adherence marts, views (as the warehouse has them) or synthetic tables."""
+    for name, kind in con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN ?",
+        [list(ADHERENCE_TABLES)],
+    ).fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
+
+
 def with_adherence(home: Path) -> None:
+    """Small synthetic adherence marts with known figures in place of the real ones."""
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        drop_adherence(con)
         con.execute(SYNTHETIC_ADHERENCE.read_text())
 
 
 def without_adherence(home: Path) -> None:
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("DROP TABLE IF EXISTS mart_adherence_daily")
-        con.execute("DROP TABLE IF EXISTS mart_adherence_exceptions")
+        drop_adherence(con)
 
 
 def report(*args: str) -> tuple[int, str]:

@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentstate_etl.marts.days import plan_days, report_days_of, utc_days_of
+from agentstate_etl.marts.days import (
+    affected_report_days,
+    needed_utc_days,
+    plan_days,
+    report_days_of,
+    utc_days_of,
+)
 
 ZONES = st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"])
 DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))
@@ -32,10 +38,13 @@ def test_each_report_day_is_published_once_and_read_whole(
     published_report = [d for p in plans for d in p.report_days]
     assert sorted(published_utc) == sorted(touched)
     assert len(published_report) == len(set(published_report))
-    assert set(published_report) == {r for d in touched for r in report_days_of(d, zone)}
+    assert set(published_report) == {r for d in touched for r in affected_report_days(d, zone)}
     for plan in plans:
         for report_day in plan.report_days:
-            assert set(utc_days_of(report_day, zone)) <= set(plan.read_days)
+            assert set(needed_utc_days(report_day, zone)) <= set(plan.read_days)
+            # whatever partition a report day reads, a change to it recomputes that day
+            for utc_day in needed_utc_days(report_day, zone):
+                assert report_day in affected_report_days(utc_day, zone)
         assert set(plan.utc_days) <= set(plan.read_days)
 
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from agentstate_etl.marts.query import query_file
-from agentstate_etl.settings import Settings
 
 CHECKS_DIR = Path(__file__).parent
 
 
-def run_check(settings: Settings, name: str) -> pd.DataFrame:
+def run_check(warehouse: Path, name: str) -> pd.DataFrame:
     """Offending rows of check `name` (empty when the rule holds), read-only."""
-    return query_file(settings, CHECKS_DIR / f"{name}.sql")
+    return query_file(warehouse, CHECKS_DIR / f"{name}.sql")

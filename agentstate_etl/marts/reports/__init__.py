@@ -7,10 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from agentstate_etl.marts.query import query_file
-from agentstate_etl.settings import Settings
 
 REPORTS_DIR = Path(__file__).parent
 
 
-def run_report(settings: Settings, name: str) -> pd.DataFrame:
-    return query_file(settings, REPORTS_DIR / f"{name}.sql")
+def run_report(warehouse: Path, name: str) -> pd.DataFrame:
+    return query_file(warehouse, REPORTS_DIR / f"{name}.sql")

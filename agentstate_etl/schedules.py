@@ -1,0 +1,330 @@
+"""Schedule files from the workforce-management tool (SPEC §8): read, validate, land.
+
+The tool drops one file per report day, `YYYY-MM-DD.csv` or `YYYY-MM-DD.parquet`, into
+AGENTSTATE_SCHEDULES_DIR; re-exports replace a day's file. Each file is validated with Pandera
+on its own: rows with a missing field, a timestamp without a zone, an end before the start, or
+overlapping another segment of the same agent are quarantined with the reason, and a file
+with more than AGENTSTATE_MAX_QUARANTINE_RATE of its rows quarantined fails and lands nothing.
+A landed day is replaced whole, so a re-export never leaves rows of the old file behind.
+
+Storage is four small functions at the end of this module (the inbox reader and the landed
+files' writer and readers), so a different lake only has to replace those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.parquet as pq
+from pandera.typing import Series
+
+from agentstate_etl import lake
+from agentstate_etl.activities import activity_mapping
+from agentstate_etl.canonical import END_BEFORE_START, OVERLAPPING_SEGMENT, VENDORS
+from agentstate_etl.errors import ValidationError
+from agentstate_etl.settings import Settings
+from agentstate_etl.timestamps import UTC_MS, parse_iso_utc
+from agentstate_etl.validation import QUARANTINE_COLUMNS, Split, split_valid
+
+SCHEDULE_FILE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(csv|parquet)$")
+SCHEDULE_COLUMNS = ("vendor", "tenant_id", "agent_id", "activity", "start_ts", "end_ts")
+AGENT_KEY = ["vendor", "tenant_id", "agent_id"]
+# the file's start_ts/end_ts stay as given (quarantine shows them); parsed, they are these
+PARSED_FROM = {"start_utc": "start_ts", "end_utc": "end_ts"}
+# a time of day with an explicit zone: `Z` or an offset such as +01:00, +0100 or -05
+EXPLICIT_ZONE = re.compile(
+    r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+)
+
+SEGMENTS = lake.SCHEDULES
+QUARANTINE = lake.SCHEDULE_QUARANTINE
+SOURCE_SHA256 = "agentstate.source_sha256"
+SOURCE_FILE = "agentstate.source_file"
+SEGMENT_SCHEMA = pa_arrow.schema(
+    [
+        ("vendor", pa_arrow.string()),
+        ("tenant_id", pa_arrow.string()),
+        ("agent_id", pa_arrow.string()),
+        ("activity", pa_arrow.string()),
+        ("start_ts", pa_arrow.timestamp("ms", tz="UTC")),
+        ("end_ts", pa_arrow.timestamp("ms", tz="UTC")),
+        ("schedule_day", pa_arrow.date32()),  # the file it came from
+    ]
+)
+QUARANTINE_SCHEMA = pa_arrow.schema(
+    [
+        ("schedule_day", pa_arrow.date32()),
+        ("source_file", pa_arrow.string()),
+        ("reason", pa_arrow.string()),
+        ("raw_record", pa_arrow.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ScheduleFile:
+    """One file of the inbox: the report day it schedules, where it is, what it contains."""
+
+    day: date
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ScheduleLanding:
+    day: date
+    source: Path
+    rows: int
+    valid: int
+    quarantined: int
+    agents: int
+    quarantine_reasons: Counter[str]
+    unknown_activities: Counter[str]  # segments per activity the activity mapping lacks
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.quarantined / self.rows if self.rows else 0.0
+
+
+def overlapping(frame: pd.DataFrame, start: str = "start_utc", end: str = "end_utc") -> pd.Series:
+    """True for every segment that overlaps another segment of the same agent.
+
+    Segments `[s, e)` overlap when each starts before the other ends. Rows missing a key or a
+    time, or ending before they start, are left to their own checks (False here).
+    """
+    usable = frame[AGENT_KEY].notna().all(axis=1) & (frame[end] >= frame[start])
+    part = frame.loc[usable, [*AGENT_KEY, start, end]].sort_values([*AGENT_KEY, start, end])
+    keys = [part[column] for column in AGENT_KEY]
+    latest_end_before = part.groupby(keys, sort=False)[end].cummax().groupby(keys).shift(1)
+    next_start = part.groupby(keys, sort=False)[start].shift(-1)
+    hits = (part[start] < latest_end_before) | (part[end] > next_start)
+    result = pd.Series(False, index=frame.index)
+    result.loc[part.index] = hits.to_numpy(dtype=bool)
+    return result
+
+
+class ScheduleSegment(pa.DataFrameModel):
+    """A row of a schedule file, its times parsed to UTC (`start_utc`, `end_utc`)."""
+
+    vendor: Series[str] = pa.Field(nullable=False, isin=list(VENDORS))
+    tenant_id: Series[str] = pa.Field(nullable=False)
+    agent_id: Series[str] = pa.Field(nullable=False)
+    activity: Series[str] = pa.Field(nullable=False)
+    start_utc: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+    end_utc: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+    @pa.dataframe_check(name=END_BEFORE_START)
+    def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
+        return df["end_utc"].isna() | df["start_utc"].isna() | (df["end_utc"] >= df["start_utc"])
+
+    @pa.dataframe_check(name=OVERLAPPING_SEGMENT)
+    def no_overlap(cls, df: pd.DataFrame) -> pd.Series:
+        return ~overlapping(df)
+
+    class Config:
+        strict = False
+
+
+def parse_schedule_time(values: pd.Series) -> pd.Series:
+    """ISO-8601 text with `Z` or an offset (or zoned Parquet timestamps) → UTC ms.
+
+    A time without a zone cannot be placed on the timeline, so it becomes NaT (quarantined
+    as a bad timestamp) rather than being read as UTC.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype(UTC_MS)
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return pd.Series(pd.NaT, index=values.index, dtype=UTC_MS)
+    text = values.astype("string").str.strip()
+    zoned = text.str.contains(EXPLICIT_ZONE, na=False).astype(bool)
+    return parse_iso_utc(text.where(zoned))
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Text as given (stripped); blanks are missing values."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        text = column.map(lambda t: None if pd.isna(t) else t.isoformat()).astype(object)
+    else:
+        text = column.astype("string").str.strip().astype(object)
+    return text.where(text.notna() & (text != ""), None)
+
+
+def validate(raw: pd.DataFrame, source: str, day: date) -> tuple[pd.DataFrame, Split]:
+    """Parse and validate one file's rows; failing rows go to quarantine with every reason."""
+    missing = [c for c in SCHEDULE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValidationError(
+            f"schedule file {source} lacks the columns {', '.join(missing)}; expected "
+            f"{', '.join(SCHEDULE_COLUMNS)} (nothing was landed)"
+        )
+    frame = pd.DataFrame({c: _as_text(raw[c]) for c in SCHEDULE_COLUMNS}, index=raw.index)
+    for parsed, given in PARSED_FROM.items():
+        frame[parsed] = parse_schedule_time(raw[given])
+    if frame.empty:  # a day with nothing scheduled: Pandera cannot type empty text columns
+        no_rows = pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+        return frame, Split(valid=frame, quarantine=no_rows, total=0, valid_mask=np.ones(0, bool))
+    split = split_valid(
+        frame,
+        ScheduleSegment,
+        vendor=f"schedule file {source}",
+        tenant_id="",
+        partition_date=day,
+        raw_fields=list(SCHEDULE_COLUMNS),
+        parsed_from=PARSED_FROM,
+    )
+    return frame, split
+
+
+def reason_counts(reasons: pd.Series) -> Counter[str]:
+    """Quarantined rows per reason code (`missing_required`, not `missing_required:agent_id`)."""
+    return Counter(reason.split(":")[0] for joined in reasons for reason in str(joined).split("; "))
+
+
+def land_file(schedule: ScheduleFile, settings: Settings) -> ScheduleLanding:
+    """Validate one inbox file and replace its day's landed segments and quarantine."""
+    frame, split = validate(read_schedule_file(schedule.path), schedule.path.name, schedule.day)
+    reasons = reason_counts(split.quarantine["reason"])
+    if split.quarantine_rate > settings.max_quarantine_rate:
+        sample = split.quarantine.head(3)[["reason", "raw_record"]].to_dict("records")
+        raise ValidationError(
+            f"schedule file {schedule.path.name}: {len(split.quarantine)} of {split.total} rows "
+            f"failed validation ({split.quarantine_rate:.2%} > AGENTSTATE_MAX_QUARANTINE_RATE="
+            f"{settings.max_quarantine_rate:.2%}); the landed schedule of {schedule.day} was "
+            f"kept. Reasons: {dict(reasons)}; first rejects: {sample}"
+        )
+    valid = frame[split.valid_mask]
+    segments = pd.DataFrame(
+        {
+            **{c: valid[c] for c in ("vendor", "tenant_id", "agent_id", "activity")},
+            "start_ts": valid["start_utc"],
+            "end_ts": valid["end_utc"],
+            "schedule_day": schedule.day,
+        }
+    )
+    quarantine = pd.DataFrame(
+        {
+            "schedule_day": schedule.day,
+            "source_file": schedule.path.name,
+            "reason": split.quarantine["reason"],
+            "raw_record": split.quarantine["raw_record"],
+        }
+    )
+    write_landed(
+        settings,
+        schedule,
+        pa_arrow.Table.from_pandas(segments, schema=SEGMENT_SCHEMA, preserve_index=False),
+        pa_arrow.Table.from_pandas(quarantine, schema=QUARANTINE_SCHEMA, preserve_index=False),
+    )
+    known = set(activity_mapping(settings.activity_mapping).column("activity").to_pylist())
+    return ScheduleLanding(
+        day=schedule.day,
+        source=schedule.path,
+        rows=split.total,
+        valid=len(valid),
+        quarantined=len(split.quarantine),
+        agents=len(valid[AGENT_KEY].drop_duplicates()),
+        quarantine_reasons=reasons,
+        unknown_activities=Counter(a for a in valid["activity"] if a not in known),
+    )
+
+
+def inbox(folder: Path) -> list[ScheduleFile]:
+    """The schedule files in `folder`, one per day (the newest where a day has a CSV and a
+    Parquet file); other names are not schedule files and are left alone."""
+    newest: dict[date, Path] = {}
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        match = SCHEDULE_FILE_NAME.match(path.name)
+        if not match or not path.is_file():
+            continue
+        day = date.fromisoformat(match.group(1))
+        if day not in newest or path.stat().st_mtime_ns > newest[day].stat().st_mtime_ns:
+            newest[day] = path
+    return [
+        ScheduleFile(day, path, hashlib.sha256(path.read_bytes()).hexdigest())
+        for day, path in sorted(newest.items())
+    ]
+
+
+def pending(settings: Settings) -> list[ScheduleFile]:
+    """Inbox files not landed yet, or whose content differs from what was landed for the day."""
+    return [f for f in inbox(settings.schedules) if landed_sha256(settings, f.day) != f.sha256]
+
+
+def cross_file_overlaps(segments: pa_arrow.Table) -> pd.DataFrame:
+    """Landed segments that overlap a segment of the same agent from another day's file.
+
+    Each file is checked on its own when it lands; a segment running past midnight can still
+    overlap the next day's first segment, which only shows once both are landed.
+    """
+    frame = segments.to_pandas()
+    frame = frame[overlapping(frame, "start_ts", "end_ts")]
+    return frame.sort_values([*AGENT_KEY, "start_ts"]).reset_index(drop=True)
+
+
+def warehouse_inputs(
+    settings: Settings, days: Iterable[date] | None = None
+) -> dict[str, pa_arrow.Table]:
+    """What the adherence SQL reads besides `agent_state_intervals`, by table name:
+    `schedule_segments` (the landed segments of these schedule days) and `activity_mapping`
+    (the rules in force)."""
+    return {
+        "schedule_segments": landed_segments(settings, days),
+        "activity_mapping": activity_mapping(settings.activity_mapping),
+    }
+
+
+# --- storage: the only functions that read or write schedule files ---------------------------
+
+
+def read_schedule_file(path: Path) -> pd.DataFrame:
+    """A schedule file as given: CSV cells as text, Parquet columns as typed."""
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return pq.read_table(path).to_pandas()
+
+
+def schedule_key(day: date) -> lake.PartitionKey:
+    return lake.PartitionKey(lake.SCHEDULE_SOURCE, "all", day)
+
+
+def write_landed(
+    settings: Settings, schedule: ScheduleFile, segments: pa_arrow.Table, quarantine: pa_arrow.Table
+) -> None:
+    """Replace the day's landed segments and quarantine together (all or nothing)."""
+    settings.lake.commit(
+        lake.SCHEDULES,
+        schedule_key(schedule.day),
+        {SEGMENTS: segments, QUARANTINE: quarantine},
+        {SOURCE_SHA256: schedule.sha256, SOURCE_FILE: schedule.path.name},
+    )
+
+
+def landed_sha256(settings: Settings, day: date) -> str | None:
+    manifest = settings.lake.manifest(lake.SCHEDULES, schedule_key(day))
+    return manifest.metadata.get(SOURCE_SHA256) if manifest else None
+
+
+def landed_days(settings: Settings) -> list[date]:
+    return [key.day for key in settings.lake.partitions(lake.SCHEDULES)]
+
+
+def landed_segments(settings: Settings, days: Iterable[date] | None = None) -> pa_arrow.Table:
+    """The landed segments of these schedule days (every day when None), as the warehouse's
+    `schedule_segments` reads them."""
+    wanted = landed_days(settings) if days is None else days
+    tables = [
+        settings.lake.read(SEGMENTS, schedule_key(day), schema=SEGMENT_SCHEMA)
+        for day in wanted
+        if settings.lake.has(SEGMENTS, schedule_key(day))
+    ]
+    return pa_arrow.concat_tables(tables) if tables else SEGMENT_SCHEMA.empty_table()

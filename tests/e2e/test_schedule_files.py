@@ -1,0 +1,100 @@
+"""Schedule files through Dagster: the sensor, the asset's metadata and failures, the CLI."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from agentstate_etl import lake, schedules
+from agentstate_etl.schedules import SCHEDULE_COLUMNS
+from agentstate_etl.simulator.schedule import write_schedule_files
+from agentstate_etl.simulator.server import SimulatorServer
+from assets.resources import AgentStateSettings
+from assets.schedule_files import schedule_files, schedule_files_sensor
+from tests.e2e.conftest import DAYS
+from tests.e2e.test_cli import home, run  # noqa: F401 - the CLI test's fixture
+
+ROWS = [
+    ("cxone", "t1", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
+    ("cxone", "t1", "a2", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
+]
+BAD = ("cxone", "t1", "a3", "Open", "2026-03-08T17:00:00Z", "2026-03-08T13:00:00Z")
+
+
+def write(folder: Path, name: str, rows: list[tuple]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=list(SCHEDULE_COLUMNS)).to_csv(folder / name, index=False)
+
+
+def evaluate_sensor(resource: AgentStateSettings) -> dg.SensorResult:
+    with dg.build_sensor_context(resources={"agentstate": resource}) as context:
+        return schedule_files_sensor(context)  # type: ignore[return-value]
+
+
+def test_the_sensor_asks_for_a_run_when_a_file_is_new_or_replaced(tmp_path: Path) -> None:
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5)
+    inbox = tmp_path / "inbox" / "schedules"
+    assert not evaluate_sensor(resource).run_requests
+    write(inbox, "2026-03-08.csv", ROWS)
+    (first,) = evaluate_sensor(resource).run_requests or []
+    result = dg.materialize([schedule_files], resources={"agentstate": resource})
+    assert result.success
+    metadata = result.asset_materializations_for_node("schedule_files")[0].metadata
+    assert (metadata["rows"].value, metadata["agents"].value, metadata["quarantined"].value) == (
+        2,
+        2,
+        0,
+    )
+    assert not evaluate_sensor(resource).run_requests  # landed: nothing to do
+    write(inbox, "2026-03-08.csv", [*ROWS, BAD])  # a re-export
+    (second,) = evaluate_sensor(resource).run_requests or []
+    assert second.run_key != first.run_key
+    result = dg.materialize([schedule_files], resources={"agentstate": resource})
+    metadata = result.asset_materializations_for_node("schedule_files")[0].metadata
+    assert metadata["quarantined"].value == 1
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["segments_valid"].passed and checks["no_overlaps_across_files"].passed
+
+
+def test_a_file_past_the_quarantine_rate_fails_the_run_naming_it(tmp_path: Path) -> None:
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.01)
+    inbox = tmp_path / "inbox" / "schedules"
+    write(inbox, "2026-03-08.csv", [*ROWS, BAD])
+    write(inbox, "2026-03-09.csv", [])
+    result = dg.materialize(
+        [schedule_files], resources={"agentstate": resource}, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.to_string()  # type: ignore[union-attr]
+    assert "2026-03-08.csv" in message and "AGENTSTATE_MAX_QUARANTINE_RATE" in message
+    landed = lake.Lake.from_url(tmp_path / "lake")
+    assert not landed.has(lake.SCHEDULES, schedules.schedule_key(date(2026, 3, 8)))
+    assert landed.has(lake.SCHEDULES, schedules.schedule_key(date(2026, 3, 9)))  # the good day
+
+
+def test_backfill_lands_the_schedule_files_and_builds_adherence(
+    home: Path,  # noqa: F811
+    simulator: SimulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    write_schedule_files(simulator.world, home / "data" / "inbox" / "schedules", "UTC", DAYS[:1])
+    code, output = run(
+        "backfill", "--vendor", "cxone", "--start", str(DAYS[0]), "--end", str(DAYS[1])
+    )
+    assert code == 0, output
+    assert "schedules: ok" in output
+    runs = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()
+    assert len(runs) == 3 and all(r.is_success for r in runs)  # cxone, schedules, warehouse
+    with duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True) as con:
+        daily = con.sql(
+            "SELECT vendor, count(*) FROM mart_adherence_daily GROUP BY vendor"
+        ).fetchall()
+    assert dict(daily)["cxone"] > 0
