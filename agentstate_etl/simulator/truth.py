@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from agentstate_etl.canonical import ACW, BUSY, LOGGED_OUT, NOT_READY, READY, UNKNOWN
-from agentstate_etl.simulator.config import CREDENTIALS
 from agentstate_etl.simulator.world import (
     DAY_MS,
     EPOCH,
@@ -28,11 +27,6 @@ from agentstate_etl.simulator.world import (
     to_ms,
 )
 
-TENANTS = {
-    "cxengage": CREDENTIALS.cxengage_tenant_id,
-    "cxone": CREDENTIALS.cxone_client_id,
-    "koreai": CREDENTIALS.koreai_account_id,
-}
 TOTAL_COLUMNS = {
     READY: "ready_s",
     NOT_READY: "not_ready_s",
@@ -74,7 +68,7 @@ def expected_intervals(
         rows.append(
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": o.agent_id,
                 "agent_name": o.agent_name,
                 "state": o.state,
@@ -159,10 +153,10 @@ def expected_totals(
     as_of: datetime,
 ) -> pd.DataFrame:
     """`mart_state_totals_daily` of one vendor: agent-days with logged-in time."""
-    return _totals(vendor, _daily(world, vendor, days, report_tz, lookback_hours, as_of))
+    return _totals(world, vendor, _daily(world, vendor, days, report_tz, lookback_hours, as_of))
 
 
-def _totals(vendor: str, pieces: list[dict]) -> pd.DataFrame:
+def _totals(world: World, vendor: str, pieces: list[dict]) -> pd.DataFrame:
     sums: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for piece in pieces:
         if piece["state"] != LOGGED_OUT:
@@ -174,7 +168,7 @@ def _totals(vendor: str, pieces: list[dict]) -> pd.DataFrame:
             rows.append(
                 {
                     "vendor": vendor,
-                    "tenant_id": TENANTS[vendor],
+                    "tenant_id": world.credentials.tenant_id(vendor),
                     "agent_id": agent_id,
                     "day": day,
                     **{
@@ -207,7 +201,7 @@ def expected_not_ready_reasons(
         [
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": agent_id,
                 "day": day,
                 "reason": reason,
@@ -230,7 +224,7 @@ def expected_acw(
 ) -> pd.DataFrame:
     """`mart_acw_daily` of one vendor: one row per totals row."""
     pieces = _daily(world, vendor, days, report_tz, lookback_hours, as_of)
-    totals = _totals(vendor, pieces)
+    totals = _totals(world, vendor, pieces)
     episodes: dict[tuple[str, date], int] = defaultdict(int)
     for piece in pieces:
         if piece["state"] == ACW and piece["began"]:
@@ -292,7 +286,7 @@ def expected_reconciliation(
                 rows.append(
                     {
                         "vendor": "cxone",
-                        "tenant_id": TENANTS["cxone"],
+                        "tenant_id": world.credentials.tenant_id("cxone"),
                         "agent_id": agent_id,
                         "day": day,
                         "state": state,
