@@ -1,57 +1,112 @@
-"""Jobs and schedules: yesterday once it has settled, today refreshed through the day."""
+"""Jobs and schedules: yesterday once it has settled, today refreshed through the day.
+
+Jobs: `{vendor}_{tenant}_daily` per tenant, `{vendor}_daily` per vendor (every tenant of it; a
+tenant's steps do not depend on another's, so one failing tenant does not stop the others),
+`all_vendors_daily`, and `warehouse_build`. The schedules launch one run per tenant, so a
+tenant's failure or slowness never holds up another's run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
+from agentstate_etl.tenants import Tenant
+from assets.vendor_assets import tenant_asset_keys
 
-vendor_jobs = {
-    vendor: dg.define_asset_job(
-        f"{vendor}_daily",
-        selection=dg.AssetSelection.groups(vendor),
-        description=f"Every daily asset of {vendor} for one day or a range (single run).",
+VENDOR_TAG = "agentstate/vendor"
+TENANT_TAG = "agentstate/tenant"
+SOURCE_TAG = "agentstate/source"
+WAREHOUSE_JOB = "warehouse_build"
+ALL_VENDORS_JOB = "all_vendors_daily"
+
+
+def vendor_job_name(vendor: str) -> str:
+    return f"{vendor}_daily"
+
+
+def tenant_job_name(tenant: Tenant) -> str:
+    return f"{tenant.vendor}_{tenant.slug}_daily"
+
+
+def tenant_tags(tenant: Tenant, source: str) -> dict[str, str]:
+    """The tags every run of one tenant carries: which vendor, which tenant, who launched it."""
+    return {VENDOR_TAG: tenant.vendor, TENANT_TAG: tenant.slug, SOURCE_TAG: source}
+
+
+def build_jobs(tenants: Sequence[Tenant]) -> list[dg.UnresolvedAssetJobDefinition]:
+    jobs = [
+        dg.define_asset_job(
+            tenant_job_name(tenant),
+            selection=dg.AssetSelection.assets(*tenant_asset_keys(tenant)),
+            description=f"Every daily asset of {tenant.label} for one day or a range (single run).",
+            tags=tenant_tags(tenant, "manual"),
+        )
+        for tenant in tenants
+    ]
+    jobs += [
+        dg.define_asset_job(
+            vendor_job_name(vendor),
+            selection=dg.AssetSelection.groups(vendor),
+            description=f"Every tenant's daily assets of {vendor}; tenants run independently.",
+            tags={VENDOR_TAG: vendor, TENANT_TAG: "all", SOURCE_TAG: "manual"},
+        )
+        for vendor in VENDORS
+    ]
+    jobs.append(
+        dg.define_asset_job(
+            ALL_VENDORS_JOB,
+            selection=dg.AssetSelection.groups(*VENDORS),
+            description="Every vendor tenant's daily assets; the warehouse follows by its "
+            "automation condition.",
+            tags={VENDOR_TAG: "all", TENANT_TAG: "all", SOURCE_TAG: "manual"},
+        )
     )
-    for vendor in VENDORS
-}
-all_vendors_job = dg.define_asset_job(
-    "all_vendors_daily",
-    selection=dg.AssetSelection.groups(*VENDORS),
-    description="Every vendor's daily assets; the warehouse follows by its automation condition.",
-)
-warehouse_job = dg.define_asset_job(
-    "warehouse_build", selection=dg.AssetSelection.assets("warehouse")
-)
+    jobs.append(dg.define_asset_job(WAREHOUSE_JOB, selection=dg.AssetSelection.assets("warehouse")))
+    return jobs
 
 
 def _partition(day_offset: int, scheduled_at: datetime) -> str:
     return (scheduled_at.astimezone(UTC).date() + timedelta(days=day_offset)).isoformat()
 
 
-@dg.schedule(
-    cron_schedule="30 2 * * *",
-    execution_timezone="UTC",
-    job=all_vendors_job,
-    description="Yesterday's UTC day at 02:30, once late events have settled.",
-)
-def settled_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    key = _partition(-1, context.scheduled_execution_time)
-    return dg.RunRequest(run_key=f"settled-{key}", partition_key=key)
+def _per_tenant(
+    tenants: Sequence[Tenant], name: str, run_key: str, partition: str
+) -> Iterator[dg.RunRequest]:
+    for tenant in tenants:
+        yield dg.RunRequest(
+            run_key=f"{run_key}-{tenant.vendor}-{tenant.slug}",
+            partition_key=partition,
+            asset_selection=tenant_asset_keys(tenant),
+            tags=tenant_tags(tenant, f"schedule:{name}"),
+        )
 
 
-@dg.schedule(
-    cron_schedule="15 * * * *",
-    execution_timezone="UTC",
-    job=all_vendors_job,
-    description="Refresh today's partition every hour (open states end at the extraction time).",
-)
-def intraday_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    key = _partition(0, context.scheduled_execution_time)
-    stamp = context.scheduled_execution_time.strftime("%H%M")
-    return dg.RunRequest(run_key=f"intraday-{key}-{stamp}", partition_key=key)
+def build_schedules(tenants: Sequence[Tenant]) -> list[dg.ScheduleDefinition]:
+    @dg.schedule(
+        cron_schedule="30 2 * * *",
+        execution_timezone="UTC",
+        job_name=ALL_VENDORS_JOB,
+        description="Yesterday's UTC day at 02:30, once late events have settled: one run per "
+        "tenant.",
+    )
+    def settled_daily(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+        key = _partition(-1, context.scheduled_execution_time)
+        yield from _per_tenant(tenants, "settled_daily", f"settled-{key}", key)
 
+    @dg.schedule(
+        cron_schedule="15 * * * *",
+        execution_timezone="UTC",
+        job_name=ALL_VENDORS_JOB,
+        description="Refresh today's partition every hour (open states end at the extraction "
+        "time): one run per tenant.",
+    )
+    def intraday_refresh(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+        key = _partition(0, context.scheduled_execution_time)
+        stamp = context.scheduled_execution_time.strftime("%H%M")
+        yield from _per_tenant(tenants, "intraday_refresh", f"intraday-{key}-{stamp}", key)
 
-schedules = [settled_daily, intraday_refresh]
-jobs = [*vendor_jobs.values(), all_vendors_job, warehouse_job]
+    return [settled_daily, intraday_refresh]

@@ -13,12 +13,14 @@ import duckdb
 import pandas as pd
 import pytest
 
-from agentstate_etl.canonical import VENDORS
+from agentstate_etl.settings import DEFAULT_START_DATE
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import World
-from assets.resources import AgentStateSettings, CxEngageApi, CxOneApi, KoreAiApi
-from assets.vendor_assets import build_vendor_assets
+from agentstate_etl.tenants import Tenant, environment_tenants
+from assets.partitions import daily_partitions
+from assets.resources import AgentStateSettings, resource_key, tenant_resource
+from assets.vendor_assets import build_tenant_assets
 from assets.warehouse import warehouse, warehouse_checks
 
 # A week around the US spring-forward (2026-03-08), "now" in the afternoon of the last day,
@@ -45,29 +47,25 @@ class Backfill:
             return con.sql(sql).to_arrow_table().to_pandas()
 
 
-def vendor_resources(env: dict[str, str], home: Path, **settings: object) -> dict[str, object]:
+PARTITIONS = daily_partitions(DEFAULT_START_DATE)
+
+
+def vendor_resources(
+    env: dict[str, str], home: Path, tenants: list[Tenant] | None = None, **settings: object
+) -> dict[str, object]:
+    """The settings resource and one resource per tenant (default: the tenants the §3
+    variables in `env` define), with the values found in `env`."""
     return {
         "agentstate": AgentStateSettings(home=str(home), now=SIM_NOW.isoformat(), **settings),
-        "cxengage_api": CxEngageApi(
-            base_url=env["CXENGAGE_BASE_URL"],
-            tenant_id=env["CXENGAGE_TENANT_ID"],
-            username=env["CXENGAGE_USERNAME"],
-            password=env["CXENGAGE_PASSWORD"],
-        ),
-        "cxone_api": CxOneApi(
-            base_url=env["CXONE_BASE_URL"],
-            token_url=env["CXONE_TOKEN_URL"],
-            client_id=env["CXONE_CLIENT_ID"],
-            client_secret=env["CXONE_CLIENT_SECRET"],
-        ),
-        "koreai_api": KoreAiApi(
-            base_url=env["KOREAI_BASE_URL"],
-            account_id=env["KOREAI_ACCOUNT_ID"],
-            client_id=env["KOREAI_CLIENT_ID"],
-            client_secret=env["KOREAI_CLIENT_SECRET"],
-            timezone=env["KOREAI_TIMEZONE"],
-        ),
+        **{
+            resource_key(t): tenant_resource(t, env)
+            for t in (environment_tenants(env) if tenants is None else tenants)
+        },
     }
+
+
+def tenant_assets(tenant: Tenant) -> list[dg.AssetsDefinition]:
+    return build_tenant_assets(tenant, PARTITIONS)
 
 
 def range_tags(days: list[date]) -> dict[str, str]:
@@ -109,9 +107,9 @@ def backfill(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactor
     instance = dg.DagsterInstance.ephemeral()
     env = simulator.env()
     resources = vendor_resources(env, home)
-    for vendor in VENDORS:
+    for tenant in environment_tenants(env):
         result = dg.materialize(
-            build_vendor_assets(vendor),
+            tenant_assets(tenant),
             resources=resources,
             instance=instance,
             tags=range_tags(DAYS),
