@@ -38,9 +38,10 @@ class Config:
             return candidates
         chosen = [t for t in candidates if t.matches(tenant)]
         if not chosen:
-            known = ", ".join(f"{t.label} (--tenant {t.declared_id or t.slug})" for t in candidates)
+            known = ", ".join(f"{t.label} (name {t.slug})" for t in candidates)
             raise ConfigError(
-                f"no tenant {tenant!r} of {'/'.join(vendors)}; configured: {known or 'none'}"
+                f"no tenant {tenant!r} of {', '.join(vendors)}; --tenant takes a tenant_id or "
+                f"name of: {known or 'none'}"
             )
         return chosen
 

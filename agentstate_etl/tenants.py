@@ -10,6 +10,7 @@ The tenants file is TOML (`AGENTSTATE_TENANTS`), one `[[tenants]]` table per ten
     [[tenants]]
     vendor = "cxone"
     tenant_id = "bu-emea"                    # the value of the tenant_id column
+    name = "emea"                            # optional: its name in Dagster (default: from tenant_id)
     base_url = "https://api.example.com"
     token_url = "https://auth.example.com/token"
     credentials = { client_secret = "CXONE_EMEA_CLIENT_SECRET" }   # variable NAMES only
@@ -34,8 +35,9 @@ from agentstate_etl.vendors.registry import vendor_spec
 
 DEFAULT_SLUG = "default"  # the one tenant per vendor that the §3 variables define
 ENVIRONMENT = "environment"
-TENANT_KEYS = ("vendor", "tenant_id")
 CREDENTIALS = "credentials"
+NAME = "name"  # optional: the tenant's name in Dagster (asset keys, jobs, --tenant)
+SLUG = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def slug_of(tenant_id: str) -> str:
@@ -168,9 +170,9 @@ def _entry_tenant(entry: object, number: int, path: Path) -> Tenant:
     if not isinstance(tenant_id, str) or not tenant_id.strip():
         raise ConfigError(f"{where} ({vendor}): tenant_id must be a non-empty string")
     where = f"{path}: tenant #{number} ({vendor}/{tenant_id})"
-    unknown = sorted(set(entry) - {"vendor", CREDENTIALS, *keys})
+    unknown = sorted(set(entry) - {"vendor", NAME, CREDENTIALS, *keys})
     if unknown:
-        allowed = ", ".join(["vendor", *keys, CREDENTIALS])
+        allowed = ", ".join(["vendor", NAME, *keys, CREDENTIALS])
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; a {vendor} tenant has {allowed} "
             "(credentials name environment variables and never hold a value)"
@@ -201,7 +203,13 @@ def _entry_tenant(entry: object, number: int, path: Path) -> Tenant:
                 "(A-Z, 0-9, _), not a secret; what it holds is not shown. Put the secret in "
                 "an environment variable and its name here."
             )
-    tenant = Tenant(vendor, slug_of(tenant_id), values, dict(credentials), str(path))
+    name = entry.get(NAME, slug_of(tenant_id))
+    if not isinstance(name, str) or not SLUG.fullmatch(name):
+        raise ConfigError(
+            f"{where}: {NAME} must be lower-case letters, digits and _ (a Dagster name), "
+            f"got {name!r}"
+        )
+    tenant = Tenant(vendor, name, values, dict(credentials), str(path))
     _check_values(tenant)
     return tenant
 
@@ -240,6 +248,8 @@ def tenants_toml(tenants: Iterable[Tenant]) -> str:
     for tenant in tenants:
         settings = tenant.settings_class
         lines = ["[[tenants]]", f"vendor = {json.dumps(tenant.vendor)}"]
+        if tenant.slug != slug_of(tenant.declared_id or ""):
+            lines.append(f"{NAME} = {json.dumps(tenant.slug)}")
         for key, setting in _file_keys(settings).items():
             if setting in tenant.values:
                 lines.append(f"{key} = {json.dumps(tenant.values[setting])}")
