@@ -76,11 +76,14 @@ def range_tags(days: list[date]) -> dict[str, str]:
 
 
 def build_warehouse_run(
-    backfill: Backfill, home: Path | None = None, **settings: object
+    backfill: Backfill,
+    home: Path | None = None,
+    tenants: list[Tenant] | None = None,
+    **settings: object,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [warehouse, *warehouse_checks],
-        resources=vendor_resources(backfill.env, home or backfill.home, **settings),
+        resources=vendor_resources(backfill.env, home or backfill.home, tenants, **settings),
         instance=backfill.instance,
         raise_on_error=False,
     )
@@ -95,6 +98,7 @@ def simulator() -> Iterator[SimulatorServer]:
         now=SIM_NOW,
         koreai_timezone=DST_ZONE,
         faults=Faults.all(retry_after_s=0),
+        tenants=2,  # tenant 1 is what the single-tenant tests see; tenant 2 its neighbour
     )
     with SimulatorServer(config) as server:
         yield server
