@@ -35,7 +35,7 @@ from agentstate_etl.intervals import (
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.validation import QUARANTINE_COLUMNS, WIRE_ERROR, Split, split_valid
-from agentstate_etl.vendors.registry import VendorSpec, describe, vendor_spec
+from agentstate_etl.vendors.registry import VendorSpec, describe, through_client, vendor_spec
 
 EXTRACTED_AT = "agentstate.extracted_at"
 T = TypeVar("T")
@@ -152,7 +152,14 @@ def land_raw(
             f"partition {key.label} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
         )
     fetch_end = min(end, extracted_at)
-    table, stats = asyncio.run(spec.fetch(tenant, start, fetch_end, key.label, transport))
+    table, stats = asyncio.run(
+        through_client(
+            tenant,
+            lambda client: spec.read(client, start, fetch_end, spec.raw_fields),
+            key.label,
+            transport,
+        )
+    )
     frame, split = _validate(spec, table, tenant, day)
     _check_quarantine_rate(split, key.label, settings)
 
@@ -242,7 +249,14 @@ def land_summary(
     intervals = settings.lake.read(lake.INTERVALS, key, columns=["agent_id"])
     agents = sorted(set(intervals.column("agent_id").to_pylist()))
     start, end = day_bounds(day)
-    table, fetched = asyncio.run(report.fetch(tenant, agents, start, end, key.label, transport))
+    table, fetched = asyncio.run(
+        through_client(
+            tenant,
+            lambda client: report.read(client, agents, start, end, report.fields),
+            key.label,
+            transport,
+        )
+    )
     stats = describe(fetched)
     frame = report.parse(table.to_pandas())
     split = split_valid(

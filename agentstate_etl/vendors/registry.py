@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,33 +17,33 @@ from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.settings import VendorSettings
 from agentstate_etl.vendors.cxengage import records as cxengage_records
+from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxengage.settings import CxEngageSettings
 from agentstate_etl.vendors.cxone import records as cxone_records
+from agentstate_etl.vendors.cxone.client import CxOneClient
 from agentstate_etl.vendors.cxone.settings import CxOneSettings
 from agentstate_etl.vendors.koreai import records as koreai_records
+from agentstate_etl.vendors.koreai.client import KoreAiClient
 from agentstate_etl.vendors.koreai.settings import KoreAiSettings
 
 Transport = httpx.AsyncBaseTransport | None
-Fetch = Callable[
-    [Any, datetime, datetime, str, Transport],
-    Coroutine[Any, Any, tuple[pa_arrow.Table, FetchStats]],
-]
-SummaryFetch = Callable[
-    [Any, list[str], datetime, datetime, str, Transport],
-    Coroutine[Any, Any, tuple[pa_arrow.Table, FetchStats]],
-]
+Fields = dict[str, pa_arrow.DataType]
+# a client method reading raw records: (client, start, end, fields) -> table
+RawRead = Callable[[Any, datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
+# a client method reading summaries: (client, agent ids, start, end, fields) -> table
+SummaryRead = Callable[[Any, list[str], datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
 
 
 @dataclass(frozen=True)
 class SummaryReport:
     """A vendor's own per-agent state summary, the other side of reconciliation (SPEC §6)."""
 
-    fields: dict[str, pa_arrow.DataType]
+    fields: Fields
     parsed_from: dict[str, str]
     model: type[pa.DataFrameModel]
     parse: Callable[[pd.DataFrame], pd.DataFrame]
     to_canonical: Callable[[pd.DataFrame, str], pd.DataFrame]
-    fetch: SummaryFetch
+    read: SummaryRead
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,12 @@ class VendorSpec:
     name: str
     title: str
     settings: type[VendorSettings]
-    raw_fields: dict[str, pa_arrow.DataType]
+    raw_fields: Fields
     model: type[pa.DataFrameModel]
     parsed_from: dict[str, str]
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
     events: EventSource
-    fetch: Fetch
+    read: RawRead
     summary: SummaryReport | None = None
 
     @property
@@ -72,43 +72,6 @@ class VendorSpec:
         return pa_arrow.schema(fields)
 
 
-async def _fetch_cxengage(
-    tenant: CxEngageSettings, start: datetime, end: datetime, partition: str, transport: Transport
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with tenant.client(partition=partition, transport=transport) as client:
-        table = await client.fetch_intervals(start, end, cxengage_records.RAW_FIELDS)
-        return table, client.stats
-
-
-async def _fetch_cxone(
-    tenant: CxOneSettings, start: datetime, end: datetime, partition: str, transport: Transport
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with tenant.client(partition=partition, transport=transport) as client:
-        table = await client.fetch_history(start, end, cxone_records.RAW_FIELDS)
-        return table, client.stats
-
-
-async def _fetch_cxone_summary(
-    tenant: CxOneSettings,
-    agents: list[str],
-    start: datetime,
-    end: datetime,
-    partition: str,
-    transport: Transport,
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with tenant.client(partition=partition, transport=transport) as client:
-        table = await client.fetch_summaries(agents, start, end, cxone_records.SUMMARY_FIELDS)
-        return table, client.stats
-
-
-async def _fetch_koreai(
-    tenant: KoreAiSettings, start: datetime, end: datetime, partition: str, transport: Transport
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with tenant.client(partition=partition, transport=transport) as client:
-        table = await client.fetch_activity(start, end, koreai_records.RAW_FIELDS)
-        return table, client.stats
-
-
 VENDOR_SPECS: dict[str, VendorSpec] = {
     "cxengage": VendorSpec(
         name="cxengage",
@@ -119,7 +82,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
-        fetch=_fetch_cxengage,
+        read=CxEngageClient.fetch_intervals,
     ),
     "cxone": VendorSpec(
         name="cxone",
@@ -130,14 +93,14 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
         events=cxone_records.EVENTS,
-        fetch=_fetch_cxone,
+        read=CxOneClient.fetch_history,
         summary=SummaryReport(
             fields=cxone_records.SUMMARY_FIELDS,
             parsed_from=cxone_records.SUMMARY_PARSED_FROM,
             model=cxone_records.CxOneSummaryInterval,
             parse=cxone_records.parse_summary,
             to_canonical=cxone_records.summary_to_canonical,
-            fetch=_fetch_cxone_summary,
+            read=CxOneClient.fetch_summaries,
         ),
     ),
     "koreai": VendorSpec(
@@ -149,9 +112,20 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
-        fetch=_fetch_koreai,
+        read=KoreAiClient.fetch_activity,
     ),
 }
+
+
+async def through_client(
+    tenant: VendorSettings,
+    read: Callable[[Any], Awaitable[pa_arrow.Table]],
+    partition: str,
+    transport: Transport = None,
+) -> tuple[pa_arrow.Table, FetchStats]:
+    """`read(client)` with a client of the tenant's, and that client's fetch counters."""
+    async with tenant.client(partition=partition, transport=transport) as client:
+        return await read(client), client.stats
 
 
 def vendor_spec(vendor: str) -> VendorSpec:
