@@ -8,7 +8,7 @@ tenant's failure or slowness never holds up another's run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -73,40 +73,53 @@ def _partition(day_offset: int, scheduled_at: datetime) -> str:
     return (scheduled_at.astimezone(UTC).date() + timedelta(days=day_offset)).isoformat()
 
 
-def _per_tenant(
-    tenants: Sequence[Tenant], name: str, run_key: str, partition: str
-) -> Iterator[dg.RunRequest]:
-    for tenant in tenants:
-        yield dg.RunRequest(
-            run_key=f"{run_key}-{tenant.vendor}-{tenant.slug}",
-            partition_key=partition,
-            asset_selection=tenant_asset_keys(tenant),
-            tags=tenant_tags(tenant, f"schedule:{name}"),
-        )
+def _tenant_schedule(
+    tenants: Sequence[Tenant],
+    name: str,
+    cron: str,
+    day_offset: int,
+    run_key: Callable[[str, datetime], str],
+    description: str,
+) -> dg.ScheduleDefinition:
+    """A schedule of the day `day_offset` days from its tick, one run request per tenant."""
+
+    @dg.schedule(
+        name=name,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        job_name=ALL_VENDORS_JOB,
+        description=f"{description}: one run per tenant.",
+    )
+    def per_tenant(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+        at = context.scheduled_execution_time
+        day = _partition(day_offset, at)
+        for tenant in tenants:
+            yield dg.RunRequest(
+                run_key=f"{run_key(day, at)}-{tenant.vendor}-{tenant.slug}",
+                partition_key=day,
+                asset_selection=tenant_asset_keys(tenant),
+                tags=tenant_tags(tenant, f"schedule:{name}"),
+            )
+
+    return per_tenant
 
 
 def build_schedules(tenants: Sequence[Tenant]) -> list[dg.ScheduleDefinition]:
-    @dg.schedule(
-        cron_schedule="30 2 * * *",
-        execution_timezone="UTC",
-        job_name=ALL_VENDORS_JOB,
-        description="Yesterday's UTC day at 02:30, once late events have settled: one run per "
-        "tenant.",
-    )
-    def settled_daily(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
-        key = _partition(-1, context.scheduled_execution_time)
-        yield from _per_tenant(tenants, "settled_daily", f"settled-{key}", key)
-
-    @dg.schedule(
-        cron_schedule="15 * * * *",
-        execution_timezone="UTC",
-        job_name=ALL_VENDORS_JOB,
-        description="Refresh today's partition every hour (open states end at the extraction "
-        "time): one run per tenant.",
-    )
-    def intraday_refresh(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
-        key = _partition(0, context.scheduled_execution_time)
-        stamp = context.scheduled_execution_time.strftime("%H%M")
-        yield from _per_tenant(tenants, "intraday_refresh", f"intraday-{key}-{stamp}", key)
-
-    return [settled_daily, intraday_refresh]
+    return [
+        _tenant_schedule(
+            tenants,
+            "settled_daily",
+            "30 2 * * *",
+            -1,
+            lambda day, _: f"settled-{day}",
+            "Yesterday's UTC day at 02:30, once late events have settled",
+        ),
+        _tenant_schedule(
+            tenants,
+            "intraday_refresh",
+            "15 * * * *",
+            0,
+            lambda day, at: f"intraday-{day}-{at:%H%M}",
+            "Refresh today's partition every hour (open states end at the extraction time)",
+        ),
+    ]
