@@ -117,17 +117,24 @@ def test_tenant_assets_are_keyed_by_vendor_and_tenant_and_pooled_by_vendor(
 # ---- through the CLI ---------------------------------------------------------------------
 
 
+def configure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path, server: SimulatorServer
+) -> None:
+    """The CLI's environment: outputs under `home`, every tenant of `server` in a tenants file."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTSTATE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("AGENTSTATE_START_DATE", SIM_START.isoformat())
+    monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
+    for name, value in server.tenants_env(tmp_path / "tenants.toml").items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def cli_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer
 ) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    monkeypatch.setenv("AGENTSTATE_START_DATE", SIM_START.isoformat())
-    monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
-    for name, value in simulator.tenants_env(tmp_path / "tenants.toml").items():
-        monkeypatch.setenv(name, value)
+    configure(monkeypatch, tmp_path, tmp_path / "data", simulator)
     yield tmp_path
 
 
@@ -233,13 +240,7 @@ def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
 ) -> None:
     """The small version of benchmarks/bench_tenants.py: one backfill over a tenants file, and
     each tenant alone configured by the §3 variables (through the engine, to keep it quick)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "all"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    monkeypatch.setenv("AGENTSTATE_START_DATE", SIM_START.isoformat())
-    monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
-    for name, value in three_tenants.tenants_env(tmp_path / "tenants.toml").items():
-        monkeypatch.setenv(name, value)
+    configure(monkeypatch, tmp_path, tmp_path / "all", three_tenants)
     code, output = backfill(vendor="cxone")  # the vendor with a summary report
     assert code == 0, output
     together = tables(tmp_path / "all" / "warehouse.duckdb")
