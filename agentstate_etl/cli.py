@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 
 from agentstate_etl.canonical import VENDORS
+from agentstate_etl.config import Config, load_config
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
 from agentstate_etl.marts.checks import run_check
@@ -54,11 +55,24 @@ def _print_frame(title: str, frame: pd.DataFrame, limit: int = 40) -> None:
         typer.echo(f"  ... {len(frame) - limit} more rows")
 
 
-def _run(vendors: list[str], start: str, end: str, settings: Settings) -> int:
+def _run(
+    config: Config,
+    vendors: list[str],
+    start: str,
+    end: str,
+    tenant: str | None = None,
+    source: str = "cli-backfill",
+) -> int:
     from assets.runner import run_backfill
 
     report = run_backfill(
-        vendors, parse_day(start, "--start"), parse_day(end, "--end"), settings, typer.echo
+        config,
+        vendors,
+        parse_day(start, "--start"),
+        parse_day(end, "--end"),
+        tenant=tenant,
+        progress=typer.echo,
+        source=source,
     )
     for what, why in report.failures.items():
         typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
@@ -70,14 +84,17 @@ def backfill(
     vendor: Annotated[str, typer.Option(help="cxengage, cxone, koreai or all")],
     start: Annotated[str, typer.Option(help="first UTC day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option(help="day after the last one, YYYY-MM-DD (exclusive)")],
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="only this tenant (its tenant_id or name); default: every tenant"),
+    ] = None,
 ) -> None:
     """Materialize the daily partitions [start, end) through Dagster, then rebuild the marts."""
     vendors = list(VENDORS) if vendor == "all" else [vendor]
     try:
-        settings = Settings.from_env()
         if vendor != "all" and vendor not in VENDORS:
             _fail(f"--vendor must be one of {', '.join(VENDORS)} or all, got {vendor!r}")
-        code = _run(vendors, start, end, settings)
+        code = _run(load_config(), vendors, start, end, tenant)
     except AgentStateError as exc:
         _fail(str(exc))
     raise typer.Exit(code=code)
@@ -85,12 +102,13 @@ def backfill(
 
 @app.command()
 def demo(
-    agents: Annotated[int, typer.Option(help="agents per vendor")] = 25,
+    agents: Annotated[int, typer.Option(help="agents per vendor tenant")] = 25,
     days: Annotated[int, typer.Option(help="complete UTC days to backfill")] = 3,
     faults: Annotated[str, typer.Option(help="simulator faults: all, none or a list")] = "all",
+    tenants: Annotated[int, typer.Option(help="tenants per vendor (a tenants file)")] = 2,
     seed: int = 7,
 ) -> None:
-    """Start the simulator, backfill every vendor through Dagster, build and show the marts."""
+    """Start the simulator, backfill every vendor tenant through Dagster, build and show the marts."""
     from agentstate_etl.simulator.config import Faults, SimConfig
     from agentstate_etl.simulator.schedule import write_schedule_files
     from agentstate_etl.simulator.server import SimulatorServer
@@ -98,23 +116,32 @@ def demo(
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
     start = today - timedelta(days=days)
-    fault_config = Faults.parse(faults)
     config = SimConfig(
-        seed=seed, agents=agents, start=start - timedelta(days=1), now=now, faults=fault_config
+        seed=seed,
+        agents=agents,
+        start=start - timedelta(days=1),
+        now=now,
+        faults=Faults.parse(faults),
+        tenants=tenants,
     )
     try:
+        home = load_config().settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        tenants_file = home / "tenants.toml"
         with SimulatorServer(config) as server:
             typer.echo(
-                f"simulator: {server.base_url} (seed {seed}, {agents} agents/vendor, faults: {faults})"
+                f"simulator: {server.base_url} (seed {seed}, {tenants} tenant(s) per vendor, "
+                f"{agents} agents each, faults: {faults})"
             )
-            os.environ.update(server.env())
-            settings = Settings.from_env()
+            os.environ.update(server.tenants_env(tenants_file))
+            typer.echo(f"tenants file: {tenants_file}")
+            settings = (loaded := load_config()).settings
             report_days = [start + timedelta(days=n) for n in range(days)]
             written = write_schedule_files(
                 server.world, settings.schedules, settings.report_tz, report_days
             )
             typer.echo(f"schedules: {len(written)} file(s) written to {settings.schedules}")
-            code = _run(list(VENDORS), start.isoformat(), today.isoformat(), settings)
+            code = _run(loaded, list(VENDORS), start.isoformat(), today.isoformat(), source="demo")
     except AgentStateError as exc:
         _fail(str(exc))
     warehouse = settings.warehouse
@@ -141,7 +168,9 @@ def demo(
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
         "\nNext steps:\n"
-        f"  Dagster UI:  DAGSTER_HOME={dagster_home} .venv/bin/agentstate ui\n"
+        f"  Dagster UI:  DAGSTER_HOME={dagster_home} AGENTSTATE_TENANTS={tenants_file} "
+        ".venv/bin/agentstate ui\n"
+        "               (the tenant assets show without the simulator's credentials; runs need them)\n"
         f"  Query:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
         ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
         "  Tables:      agent_state_intervals, mart_state_totals_daily, mart_not_ready_reasons_daily,\n"
@@ -171,7 +200,10 @@ def rebuild() -> None:
 @app.command()
 def ui(port: int = 3000) -> None:
     """Open the Dagster UI over the same assets and run history ($DAGSTER_HOME)."""
-    settings = Settings.from_env()
+    try:
+        settings = load_config().settings
+    except AgentStateError as exc:
+        _fail(str(exc))
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"

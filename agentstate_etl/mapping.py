@@ -49,6 +49,14 @@ def _load(path: str) -> pd.DataFrame:
     return frame
 
 
+def check_mapping_file(path: str) -> None:
+    """Fail now, naming the file, rather than mid-run on the first partition that maps states."""
+    try:
+        _load(path)
+    except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
+        raise ConfigError(f"state mapping {path} cannot be read: {exc}") from None
+
+
 def state_mapping(vendor: str, source: str = "history") -> StateMapping:
     """The mapping of one vendor's `source` ("history" or "summary")."""
     path = os.environ.get("AGENTSTATE_STATE_MAPPING") or str(DEFAULT_MAPPING_FILE)

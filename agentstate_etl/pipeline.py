@@ -34,7 +34,7 @@ from agentstate_etl.intervals import (
     vendor_intervals,
 )
 from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
-from agentstate_etl.settings import Settings, vendor_config
+from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.validation import (
     QUARANTINE_COLUMNS,
     WIRE_ERROR,
@@ -42,8 +42,7 @@ from agentstate_etl.validation import (
     reject_sample,
     split_valid,
 )
-from agentstate_etl.vendors.cxone import records as cxone_records
-from agentstate_etl.vendors.registry import VendorSpec, cxone_client, describe, vendor_spec
+from agentstate_etl.vendors.registry import VendorSpec, describe, through_client, vendor_spec
 
 EXTRACTED_AT = "agentstate.extracted_at"
 T = TypeVar("T")
@@ -127,19 +126,19 @@ def _quarantine_table(split: Split) -> pa.Table:
 def _validate(
     spec: VendorSpec,
     table: pa.Table,
-    config: dict[str, str],
+    tenant: VendorSettings,
     day: date,
     window: tuple[datetime, datetime] | None = None,
 ) -> tuple[pd.DataFrame, Split]:
     """Only the columns the Pandera model checks go to pandas; the rest stay Arrow."""
     checked = [c for c in spec.model.to_schema().columns if c not in spec.parsed_from]
     columns = dict.fromkeys([*checked, *spec.parsed_from.values(), WIRE_ERROR])
-    frame = spec.parse(table.select(list(columns)).to_pandas(), spec.zone(config))
+    frame = spec.parse(table.select(list(columns)).to_pandas(), tenant.zone)
     return frame, split_valid(
         frame,
         spec.model,
         vendor=spec.name,
-        tenant_id=spec.tenant_id(config),
+        tenant_id=tenant.tenant_id,
         partition_date=day,
         raw_fields=list(spec.raw_fields),
         parsed_from=spec.parsed_from,
@@ -149,28 +148,34 @@ def _validate(
 
 
 def land_raw(
-    vendor: str,
+    tenant: VendorSettings,
     day: date,
     settings: Settings,
-    config: dict[str, str] | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> RawLanding:
     """Fetch the partition's window (day plus lookback), validate, land raw and quarantine."""
-    spec = vendor_spec(vendor)
-    config = config or vendor_config(vendor)
+    spec = vendor_spec(tenant.vendor)
+    key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
     start, end = fetch_window(day, settings.lookback_hours)
     extracted_at = settings.now()
     if extracted_at <= day_bounds(day)[0]:
         raise ConfigError(
-            f"partition {vendor} {day} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
+            f"partition {key.label} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
         )
     fetch_end = min(end, extracted_at)
     timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
-    fetch = spec.fetch(config, start, fetch_end, f"{vendor}/{day}", transport, timeouts)
-    table, stats = asyncio.run(fetch)
-    frame, split = _validate(spec, table, config, day, (start, fetch_end))
-    _check_quarantine_rate(split, f"{vendor} {day}", settings)
+    table, stats = asyncio.run(
+        through_client(
+            tenant,
+            lambda client: spec.read(client, start, fetch_end, spec.raw_fields),
+            key.label,
+            transport,
+            timeouts,
+        )
+    )
+    frame, split = _validate(spec, table, tenant, day, (start, fetch_end))
+    _check_quarantine_rate(split, key.label, settings)
 
     # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
     parsed = [pa.Array.from_pandas(frame[column]) for column in spec.parsed_from]
@@ -179,7 +184,6 @@ def land_raw(
     )
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
-    key = lake.PartitionKey(vendor, spec.tenant_id(config), day)
     settings.lake.commit(
         lake.RAW,
         key,
@@ -189,7 +193,7 @@ def land_raw(
     del table, frame, raw
     pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
     return RawLanding(
-        vendor=vendor,
+        vendor=tenant.vendor,
         day=day,
         fetched=split.total,
         valid=len(split.valid),
@@ -243,45 +247,49 @@ def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLandin
     )
 
 
-def land_cxone_summary(
+def land_summary(
+    tenant: VendorSettings,
     day: date,
     settings: Settings,
-    config: dict[str, str] | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SummaryLanding:
-    """Ask CXone's summary report for every agent seen in the partition, for its UTC day."""
-    config = config or vendor_config("cxone")
-    tenant_id = config["CXONE_CLIENT_ID"]
-    key = lake.PartitionKey("cxone", tenant_id, day)
+    """Ask the vendor's summary report for every agent seen in the partition, for its UTC day."""
+    report = vendor_spec(tenant.vendor).summary
+    if report is None:
+        raise ConfigError(f"{tenant.vendor} has no summary report to reconcile against")
+    vendor, tenant_id = tenant.vendor, tenant.tenant_id
+    key = lake.PartitionKey(vendor, tenant_id, day)
     intervals = settings.lake.read(lake.INTERVALS, key, columns=["agent_id"])
     agents = sorted(set(intervals.column("agent_id").to_pylist()))
     start, end = day_bounds(day)
-
-    async def fetch() -> tuple[pa.Table, dict[str, int]]:
-        timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
-        async with cxone_client(config, f"cxone/{day}", transport, timeouts) as client:
-            table = await client.fetch_summaries(agents, start, end, cxone_records.SUMMARY_FIELDS)
-            return table, describe(client.stats)
-
-    table, stats = asyncio.run(fetch())
-    frame = cxone_records.parse_summary(table.to_pandas())
+    table, fetched = asyncio.run(
+        through_client(
+            tenant,
+            lambda client: report.read(client, agents, start, end, report.fields),
+            key.label,
+            transport,
+            Timeouts(settings.request_timeout_s, settings.partition_timeout_s),
+        )
+    )
+    stats = describe(fetched)
+    frame = report.parse(table.to_pandas())
     split = split_valid(
         frame,
-        cxone_records.CxOneSummaryInterval,
-        vendor="cxone",
+        report.model,
+        vendor=vendor,
         tenant_id=tenant_id,
         partition_date=day,
-        raw_fields=list(cxone_records.SUMMARY_FIELDS),
-        parsed_from=cxone_records.SUMMARY_PARSED_FROM,
+        raw_fields=list(report.fields),
+        parsed_from=report.parsed_from,
     )
-    _check_quarantine_rate(split, f"cxone summary {day}", settings)
-    summary = cxone_records.summary_to_canonical(split.valid, tenant_id)
+    _check_quarantine_rate(split, f"{key.label} summary", settings)
+    summary = report.to_canonical(split.valid, tenant_id)
     summary.insert(3, "partition_date", day)
     per_agent = summary.groupby("agent_id").size()
     requests = pd.DataFrame(
         {
-            "vendor": "cxone",
+            "vendor": vendor,
             "tenant_id": tenant_id,
             "agent_id": agents,
             "partition_date": day,
@@ -333,14 +341,11 @@ def each_day(
 
 
 def run_partition(
-    vendor: str,
-    day: date,
-    settings: Settings,
-    config: dict[str, str] | None = None,
+    tenant: VendorSettings, day: date, settings: Settings
 ) -> tuple[RawLanding, IntervalLanding, SummaryLanding | None]:
-    """Every landing step of one vendor partition, in order (the engine without Dagster)."""
-    config = config or vendor_config(vendor)
-    raw = land_raw(vendor, day, settings, config)
+    """Every landing step of one tenant's partition, in order (the engine without Dagster)."""
+    raw = land_raw(tenant, day, settings)
     intervals = land_intervals(raw.key, settings)
-    summary = land_cxone_summary(day, settings, config) if vendor == "cxone" else None
+    has_summary = vendor_spec(tenant.vendor).has_summary
+    summary = land_summary(tenant, day, settings) if has_summary else None
     return raw, intervals, summary

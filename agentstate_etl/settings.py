@@ -1,33 +1,35 @@
-"""Configuration from environment variables (SPEC §3); a `.env` file in the working directory is honoured."""
+"""Configuration from environment variables (SPEC §3); a `.env` file in the working directory is honoured.
+
+`Settings` holds what the engine needs besides vendor credentials, each variable validated when
+read (an invalid value fails at once, naming the variable). A vendor's own settings are declared
+once, as a `VendorSettings` dataclass whose fields know their variable, their check and whether
+they are credentials; `agentstate_etl.tenants` builds them from the environment or a tenants file.
+"""
 
 from __future__ import annotations
 
+import hmac
 import math
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_type_hints
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
-from agentstate_etl.canonical import VENDORS
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.lake import Lake
 
-VENDOR_VARIABLES: dict[str, tuple[str, ...]] = {
-    "cxengage": (
-        "CXENGAGE_BASE_URL",
-        "CXENGAGE_TENANT_ID",
-        "CXENGAGE_USERNAME",
-        "CXENGAGE_PASSWORD",
-    ),
-    "cxone": ("CXONE_BASE_URL", "CXONE_TOKEN_URL", "CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET"),
-    "koreai": ("KOREAI_BASE_URL", "KOREAI_ACCOUNT_ID", "KOREAI_CLIENT_ID", "KOREAI_CLIENT_SECRET"),
-}
-OPTIONAL_VENDOR_DEFAULTS: dict[str, dict[str, str]] = {"koreai": {"KOREAI_TIMEZONE": "UTC"}}
 INTERVAL_MINUTES: tuple[int, ...] = (15, 30, 60)
+DEFAULT_START_DATE = date(2026, 1, 1)
+MAX_LOOKBACK_HOURS = 7 * 24.0  # a carried-in state older than a week is not a state any more
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def load_env_file() -> None:
@@ -40,12 +42,17 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-def _parse_float(name: str, default: str) -> float:
+def _parse_float(name: str, default: str, low: float, high: float = math.inf) -> float:
+    """A finite number in [low, high]: nan, inf and out-of-range values name the variable."""
     raw = _env(name, default)
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        bounds = f"between {low:g} and {high:g}" if math.isfinite(high) else f">= {low:g}"
+        raise ConfigError(f"{name} must be a finite number {bounds}, got {raw!r}")
+    return value
 
 
 def check_interval_minutes(value: object) -> int:
@@ -82,6 +89,39 @@ def parse_zone(name: str, variable: str) -> ZoneInfo:
         raise ConfigError(f"{variable} must be an IANA time zone, got {name!r}") from exc
 
 
+def _writable_directory(path: Path, variable: str) -> None:
+    """`path` is a directory we can write, or can be created as one (checked, not created)."""
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{variable} must be a directory, but {path} is a file")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{variable} ({path}) is not writable")
+        return
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{variable} ({path}) cannot be created: {parent} is not a writable directory"
+        )
+
+
+def _state_mapping_file() -> str:
+    """AGENTSTATE_STATE_MAPPING, when set, names a readable mapping file with the right columns."""
+    path = _env("AGENTSTATE_STATE_MAPPING", "")
+    if not path:
+        return ""
+    if not Path(path).is_file():
+        raise ConfigError(f"AGENTSTATE_STATE_MAPPING names {path}, which is not a file")
+    from agentstate_etl.mapping import check_mapping_file
+
+    try:
+        check_mapping_file(path)
+    except ConfigError as exc:
+        raise ConfigError(f"AGENTSTATE_STATE_MAPPING: {exc}") from None
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine needs besides vendor credentials."""
@@ -100,6 +140,7 @@ class Settings:
     schedules_dir: Path | None = None  # None: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: Path | None = None  # None: the shipped activity_mapping.csv
     adherence_threshold_s: float = 0.0
+    start_date: date = DEFAULT_START_DATE  # AGENTSTATE_START_DATE, the first daily partition
 
     @cached_property
     def lake(self) -> Lake:
@@ -122,9 +163,12 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Every variable of SPEC §3 except the vendors', each checked now, naming it on error."""
         load_env_file()
         home = Path(_env("AGENTSTATE_HOME", "./data")).resolve()
+        _writable_directory(home, "AGENTSTATE_HOME")
         dagster_home = Path(_env("DAGSTER_HOME", str(home / "dagster"))).resolve()
+        _writable_directory(dagster_home, "DAGSTER_HOME")
         report_tz = _env("AGENTSTATE_REPORT_TZ", "UTC")
         parse_zone(report_tz, "AGENTSTATE_REPORT_TZ")
         now_text = _env("AGENTSTATE_NOW", "")
@@ -137,57 +181,162 @@ class Settings:
             if now_override.tzinfo is None:
                 raise ConfigError("AGENTSTATE_NOW must carry a UTC offset, e.g. 2026-01-05T12:00Z")
             now_override = now_override.astimezone(UTC)
+        _state_mapping_file()
         settings = cls(
             home=home,
             dagster_home=dagster_home,
             report_tz=report_tz,
-            drift_tolerance_s=_parse_float("AGENTSTATE_DRIFT_TOLERANCE_S", "2.0"),
-            lookback_hours=_parse_float("AGENTSTATE_LOOKBACK_HOURS", "12"),
-            max_quarantine_rate=_parse_float("AGENTSTATE_MAX_QUARANTINE_RATE", "0.01"),
+            drift_tolerance_s=_parse_float("AGENTSTATE_DRIFT_TOLERANCE_S", "2.0", 0.0),
+            lookback_hours=_parse_float("AGENTSTATE_LOOKBACK_HOURS", "12", 0.0, MAX_LOOKBACK_HOURS),
+            max_quarantine_rate=_parse_float("AGENTSTATE_MAX_QUARANTINE_RATE", "0.01", 0.0, 1.0),
             now_override=now_override,
             lake_url=_env("AGENTSTATE_LAKE_URL", ""),
-            request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60"),
-            partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800"),
+            request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60", 0.001),
+            partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800", 0.001),
             interval_minutes=check_interval_minutes(_env("AGENTSTATE_INTERVAL_MINUTES", "15")),
             schedules_dir=_optional_path("AGENTSTATE_SCHEDULES_DIR"),
             activity_mapping=_optional_path("AGENTSTATE_ACTIVITY_MAPPING"),
-            adherence_threshold_s=check_adherence_threshold(
-                _parse_float("AGENTSTATE_ADHERENCE_THRESHOLD_S", "0")
+            adherence_threshold_s=_parse_float("AGENTSTATE_ADHERENCE_THRESHOLD_S", "0", 0.0),
+            start_date=parse_day(
+                _env("AGENTSTATE_START_DATE", DEFAULT_START_DATE.isoformat()),
+                "AGENTSTATE_START_DATE",
             ),
         )
-        for name, seconds in (
-            ("AGENTSTATE_REQUEST_TIMEOUT_S", settings.request_timeout_s),
-            ("AGENTSTATE_PARTITION_TIMEOUT_S", settings.partition_timeout_s),
-        ):
-            if not (math.isfinite(seconds) and seconds > 0):
-                raise ConfigError(f"{name} must be a positive number of seconds, got {seconds}")
         if settings.activity_mapping and not settings.activity_mapping.is_file():
             raise ConfigError(
                 f"AGENTSTATE_ACTIVITY_MAPPING must name a CSV file, got {str(settings.activity_mapping)!r}"
             )
-        if settings.lookback_hours < 0:
-            raise ConfigError("AGENTSTATE_LOOKBACK_HOURS must be >= 0")
-        if not 0 <= settings.max_quarantine_rate <= 1:
-            raise ConfigError("AGENTSTATE_MAX_QUARANTINE_RATE must be between 0 and 1")
         return settings
 
 
-def missing_variables(vendor: str) -> list[str]:
-    """The SPEC §3 variables of `vendor` that are unset or empty (names only, never values)."""
-    if vendor not in VENDORS:
-        raise ConfigError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
-    load_env_file()
-    return [name for name in VENDOR_VARIABLES[vendor] if not os.environ.get(name, "").strip()]
+# ---- a vendor tenant's typed settings ----------------------------------------------------
 
 
-def vendor_config(vendor: str) -> dict[str, str]:
-    """The vendor's variables, failing at once with every missing name."""
-    missing = missing_variables(vendor)
-    if missing:
-        raise ConfigError(
-            f"{vendor} is not configured: set {', '.join(missing)} (environment or .env)"
-        )
-    values = {name: os.environ[name].strip() for name in VENDOR_VARIABLES[vendor]}
-    for name, default in OPTIONAL_VENDOR_DEFAULTS.get(vendor, {}).items():
-        values[name] = _env(name, default)
-    return values
+class Secret:
+    """A credential that never prints: `repr`, `str` and f-strings show a mask; `reveal()` is
+    the one way to the value, called where a client needs it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def http_url(text: str) -> str:
+    """An absolute http(s) URL without user info (credentials never travel in a URL here)."""
+    parsed = urlparse(text)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ValueError(f"must be an absolute http(s) URL, got {text!r}")
+    if parsed.username or parsed.password:
+        raise ValueError("must not carry credentials (user:password@); the URL is not shown")
+    return text
+
+
+def iana_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"must be an IANA time zone such as America/New_York, got {text!r}"
+        ) from None
+    return text
+
+
+@dataclass(frozen=True)
+class Variable:
+    """How one setting of a vendor tenant is configured.
+
+    `env` is its SPEC §3 variable; a `credential` is given in a tenants file as the *name* of an
+    environment variable, never as a value; `check` validates (raising ValueError) a value that
+    is not a credential; a setting with a `default` may be left unset.
+    """
+
+    env: str
+    credential: bool = False
+    default: str | None = None
+    check: Callable[[str], str] | None = None
+
+
+def setting(
+    env: str,
+    *,
+    credential: bool = False,
+    default: str | None = None,
+    check: Callable[[str], str] | None = None,
+) -> Any:
+    """A `VendorSettings` field declared with its variable (see `Variable`)."""
+    declared = Variable(env, credential, default, check)
+    if default is None:
+        return field(metadata={"variable": declared})
+    return field(default=default, metadata={"variable": declared})
+
+
+V = TypeVar("V", bound="VendorSettings")
+
+
+class VendorSettings:
+    """Base of each vendor's frozen settings dataclass: one tenant, typed and validated.
+
+    Subclasses declare their fields with `setting(...)`, name the field holding the tenant id
+    (`tenant_field`, the value of the `tenant_id` column) and build their client.
+    """
+
+    vendor: ClassVar[str]
+    tenant_field: ClassVar[str]
+
+    if TYPE_CHECKING:
+
+        @property
+        def tenant_id(self) -> str: ...
+
+    @property
+    def zone(self) -> str:
+        """The zone of the vendor's local timestamps (only Kore.ai has them)."""
+        return "UTC"
+
+    def client(
+        self, *, partition: str | None = None, transport: Any = None, timeouts: Any = None
+    ) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def variables(cls) -> dict[str, Variable]:
+        """Field name -> its declaration, in field order."""
+        return {f.name: f.metadata["variable"] for f in fields(cls)}  # type: ignore[arg-type]
+
+    @classmethod
+    def build(cls: type[V], values: Mapping[str, str], where: Callable[[str], str]) -> V:
+        """Typed settings from text values, every problem at once; `where(field)` names where a
+        field came from (its variable, or a tenants-file entry) and never its value."""
+        hints = get_type_hints(cls)
+        problems, typed = [], {}
+        for name, variable in cls.variables().items():
+            value = (values.get(name) or "").strip() or variable.default
+            if not value:
+                problems.append(f"{where(name)} is not set")
+                continue
+            if variable.check is not None:
+                try:
+                    value = variable.check(value)
+                except ValueError as exc:
+                    problems.append(f"{where(name)} {exc}")
+                    continue
+            typed[name] = Secret(value) if hints[name] is Secret else value
+        if problems:
+            raise ConfigError(f"{cls.vendor}: " + "; ".join(problems))
+        return cls(**typed)

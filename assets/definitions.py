@@ -1,27 +1,41 @@
-"""The Dagster code location that workspace.yaml loads."""
+"""The Dagster code location that workspace.yaml loads.
+
+The configuration is read once, when the definitions load (`load_config`), and everything
+else is built from it: partitions from AGENTSTATE_START_DATE, one set of assets, one resource
+and one job per vendor tenant.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from agentstate_etl.canonical import VENDORS
+from agentstate_etl.config import Config, load_config
 from assets.executors import executor_from_env
-from assets.resources import resources_from_env
+from assets.partitions import daily_partitions
+from assets.resources import build_resources
 from assets.schedule_files import schedule_files, schedule_files_job, schedule_files_sensor
-from assets.schedules import jobs, schedules
-from assets.vendor_assets import build_vendor_assets
-from assets.warehouse import warehouse, warehouse_sensor
+from assets.schedules import build_jobs, build_schedules
+from assets.vendor_assets import build_tenant_assets, tenant_asset_keys
+from assets.warehouse import build_warehouse_asset, warehouse_sensor
 
-vendor_assets = [asset for vendor in VENDORS for asset in build_vendor_assets(vendor)]
+
+def build_definitions(config: Config) -> dg.Definitions:
+    partitions = daily_partitions(config.settings.start_date)
+    vendor_assets = [
+        asset for tenant in config.tenants for asset in build_tenant_assets(tenant, partitions)
+    ]
+    # the warehouse reads every tenant's landings: its upstreams are whatever tenants exist
+    upstream = [key for tenant in config.tenants for key in tenant_asset_keys(tenant)[1:]]
+    return dg.Definitions(
+        assets=[*vendor_assets, schedule_files, build_warehouse_asset(partitions, upstream)],
+        jobs=[*build_jobs(config.tenants), schedule_files_job],
+        schedules=build_schedules(config.tenants),
+        sensors=[warehouse_sensor, schedule_files_sensor],
+        resources=build_resources(config),
+        executor=executor_from_env(),
+    )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(
-        assets=[*vendor_assets, schedule_files, warehouse],
-        jobs=[*jobs, schedule_files_job],
-        schedules=schedules,
-        sensors=[warehouse_sensor, schedule_files_sensor],
-        resources=resources_from_env(),
-        executor=executor_from_env(),
-    )
+    return build_definitions(load_config())

@@ -1,20 +1,18 @@
 """One daily partition per UTC day, from AGENTSTATE_START_DATE through today (for intraday refresh)."""
 
-import os
+from __future__ import annotations
+
 from datetime import date
 
 import dagster as dg
 
-from agentstate_etl.settings import load_env_file, parse_day
 
-load_env_file()
-START_DATE = parse_day(
-    os.environ.get("AGENTSTATE_START_DATE") or "2026-01-01", "AGENTSTATE_START_DATE"
-)
-
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=START_DATE.isoformat(), timezone="UTC", end_offset=1
-)
+def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
+    """The partitions of every vendor asset; the start comes from the configuration (not read
+    at import, so a changed AGENTSTATE_START_DATE takes effect on the next load)."""
+    return dg.DailyPartitionsDefinition(
+        start_date=start_date.isoformat(), timezone="UTC", end_offset=1
+    )
 
 
 def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:

@@ -1,12 +1,19 @@
 """Resources fed by environment variables (dg.EnvVar), so the UI shows names, never secret values."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import dagster as dg
 
-from agentstate_etl.settings import Settings, load_env_file
+from agentstate_etl.config import Config
+from agentstate_etl.settings import Settings, VendorSettings
+from agentstate_etl.tenants import Tenant
+from agentstate_etl.vendors.registry import VENDOR_SPECS, VendorSpec
 
 
 class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -48,7 +55,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AgentStateSettings":
+    def from_settings(cls, settings: Settings) -> AgentStateSettings:
         return cls(
             home=str(settings.home),
             report_tz=settings.report_tz,
@@ -66,76 +73,58 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-class CxEngageApi(dg.ConfigurableResource):  # type: ignore[type-arg]
-    base_url: str
-    tenant_id: str
-    username: str
-    password: str
+class VendorApi(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """One vendor tenant: its settings' fields, fed by `dg.EnvVar` so the UI shows variable
+    names, never values. Each vendor's subclass takes its fields from the vendor's settings
+    class (`API_CLASSES`), so they are declared once."""
 
-    def config(self) -> dict[str, str]:
-        return {
-            "CXENGAGE_BASE_URL": self.base_url,
-            "CXENGAGE_TENANT_ID": self.tenant_id,
-            "CXENGAGE_USERNAME": self.username,
-            "CXENGAGE_PASSWORD": self.password,
-        }
+    settings_class: ClassVar[type[VendorSettings]]
+    variables: dict[str, str] = {}  # setting -> the variable that feeds it, for error messages
 
-
-class CxOneApi(dg.ConfigurableResource):  # type: ignore[type-arg]
-    base_url: str
-    token_url: str
-    client_id: str
-    client_secret: str
-
-    def config(self) -> dict[str, str]:
-        return {
-            "CXONE_BASE_URL": self.base_url,
-            "CXONE_TOKEN_URL": self.token_url,
-            "CXONE_CLIENT_ID": self.client_id,
-            "CXONE_CLIENT_SECRET": self.client_secret,
-        }
+    def settings(self) -> VendorSettings:
+        """The typed, validated settings (a bad value fails here, naming its variable)."""
+        names = self.settings_class.variables()
+        values = {name: getattr(self, name) or "" for name in names}
+        return self.settings_class.build(
+            values, lambda name: self.variables.get(name, f"{self.settings_class.vendor} {name}")
+        )
 
 
-class KoreAiApi(dg.ConfigurableResource):  # type: ignore[type-arg]
-    base_url: str
-    account_id: str
-    client_id: str
-    client_secret: str
-    timezone: str = "UTC"
-
-    def config(self) -> dict[str, str]:
-        return {
-            "KOREAI_BASE_URL": self.base_url,
-            "KOREAI_ACCOUNT_ID": self.account_id,
-            "KOREAI_CLIENT_ID": self.client_id,
-            "KOREAI_CLIENT_SECRET": self.client_secret,
-            "KOREAI_TIMEZONE": self.timezone,
-        }
+def _api_class(spec: VendorSpec) -> type[VendorApi]:
+    fields = spec.settings.variables()
+    namespace: dict[str, object] = {
+        "__module__": __name__,
+        "__doc__": f"One {spec.title} tenant (fields of {spec.settings.__name__}).",
+        "__annotations__": {name: str for name in fields},
+        "settings_class": spec.settings,
+    }
+    namespace.update({n: v.default for n, v in fields.items() if v.default is not None})
+    return type(f"{spec.settings.__name__.removesuffix('Settings')}Api", (VendorApi,), namespace)
 
 
-def resources_from_env() -> dict[str, dg.ConfigurableResource]:  # type: ignore[type-arg]
-    """Every resource, secrets as EnvVar references resolved only when a run starts."""
-    load_env_file()
-    settings = Settings.from_env()
+API_CLASSES: dict[str, type[VendorApi]] = {
+    vendor: _api_class(spec) for vendor, spec in VENDOR_SPECS.items()
+}
+
+
+def resource_key(tenant: Tenant) -> str:
+    return f"{tenant.vendor}_{tenant.slug}"
+
+
+def tenant_resource(tenant: Tenant, environ: Mapping[str, str] | None = None) -> VendorApi:
+    """The tenant's resource: its variables as `dg.EnvVar` references resolved when a run
+    starts, or, given `environ` (tests), as the values found there."""
+    fields: dict[str, Any] = dict(tenant.values)
+    for name, variable in tenant.variables.items():
+        fields[name] = dg.EnvVar(variable) if environ is None else environ.get(variable, "")
+    return API_CLASSES[tenant.vendor](variables=dict(tenant.variables), **fields)
+
+
+def build_resources(
+    config: Config, environ: Mapping[str, str] | None = None
+) -> dict[str, dg.ConfigurableResource]:  # type: ignore[type-arg]
+    """Every resource: the settings, and one per vendor tenant."""
     return {
-        "agentstate": AgentStateSettings.from_settings(settings),
-        "cxengage_api": CxEngageApi(
-            base_url=dg.EnvVar("CXENGAGE_BASE_URL"),
-            tenant_id=dg.EnvVar("CXENGAGE_TENANT_ID"),
-            username=dg.EnvVar("CXENGAGE_USERNAME"),
-            password=dg.EnvVar("CXENGAGE_PASSWORD"),
-        ),
-        "cxone_api": CxOneApi(
-            base_url=dg.EnvVar("CXONE_BASE_URL"),
-            token_url=dg.EnvVar("CXONE_TOKEN_URL"),
-            client_id=dg.EnvVar("CXONE_CLIENT_ID"),
-            client_secret=dg.EnvVar("CXONE_CLIENT_SECRET"),
-        ),
-        "koreai_api": KoreAiApi(
-            base_url=dg.EnvVar("KOREAI_BASE_URL"),
-            account_id=dg.EnvVar("KOREAI_ACCOUNT_ID"),
-            client_id=dg.EnvVar("KOREAI_CLIENT_ID"),
-            client_secret=dg.EnvVar("KOREAI_CLIENT_SECRET"),
-            timezone=os.environ.get("KOREAI_TIMEZONE") or "UTC",
-        ),
+        "agentstate": AgentStateSettings.from_settings(config.settings),
+        **{resource_key(t): tenant_resource(t, environ) for t in config.tenants},
     }

@@ -1,10 +1,11 @@
 """Backfills through Dagster from Python (the CLI's `backfill` and `demo`).
 
-One run per vendor covers the whole date range (a single-run backfill, no process start per
-partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows it; the
-warehouse is rebuilt afterwards in a run of its own. Runs execute in this process, or, when
-AGENTSTATE_EXECUTOR names a deployment's executor, on its workers (this process then only
-orchestrates the steps).
+One run per vendor tenant covers the whole date range (a single-run backfill, no
+process start per partition) and is recorded in the instance at $DAGSTER_HOME, so the UI shows
+it; a tenant's failure is reported and the next tenant runs all the same. The warehouse is
+updated afterwards, for the days that landed, in a run of its own. Runs execute in this
+process, or, when AGENTSTATE_EXECUTOR names a deployment's executor, on its workers (this
+process then only orchestrates the steps).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from pathlib import Path
 import dagster as dg
 
 from agentstate_etl import schedules
-from agentstate_etl.errors import ConfigError
+from agentstate_etl.config import Config, resolve_all
+from agentstate_etl.errors import AgentStateError, ConfigError
 from agentstate_etl.marts import landed_partitions
-from agentstate_etl.settings import Settings, vendor_config
+from agentstate_etl.settings import Settings
 from assets.executors import executor_name
-from assets.partitions import START_DATE
+from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_tags
 from assets.warehouse import VENDORS_TAG, WAREHOUSE
 
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
@@ -39,7 +41,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 @dataclass
 class BackfillReport:
     days: list[date]
-    run_ids: dict[str, str] = field(default_factory=dict)
+    run_ids: dict[str, str] = field(default_factory=dict)  # "vendor/tenant" or "warehouse"
     failures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -47,13 +49,13 @@ class BackfillReport:
         return not self.failures
 
 
-def backfill_days(start: date, end: date) -> list[date]:
-    """The UTC days of `[start, end)`, checked against the partitions that exist."""
+def backfill_days(start: date, end: date, first: date) -> list[date]:
+    """The UTC days of `[start, end)`, checked against the partitions that exist from `first`."""
     if end <= start:
         raise ConfigError(f"--end ({end}) must be after --start ({start}); --end is exclusive")
-    if start < START_DATE:
+    if start < first:
         raise ConfigError(
-            f"--start {start} is before the first partition {START_DATE} (AGENTSTATE_START_DATE)"
+            f"--start {start} is before the first partition {first} (AGENTSTATE_START_DATE)"
         )
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
@@ -62,14 +64,17 @@ RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
 def _failure_message(result: RunResult) -> str:
-    messages = []
+    """What failed, from each failed step's innermost error (ours, not Dagster's wrapper)."""
+    messages: dict[str, str] = {}  # error -> where (the run's failure repeats its step's)
     for event in result.all_events:
         if event.is_failure and event.event_specific_data is not None:
             error = getattr(event.event_specific_data, "error", None)
+            while error is not None and error.cause is not None:
+                error = error.cause
             if error is not None:
-                step = f"{event.step_key}: " if event.step_key else ""
-                messages.append(f"{step}{error.message.strip()}")
-    return "\n".join(dict.fromkeys(messages)) or "the run failed (see the Dagster UI for its logs)"
+                messages.setdefault(error.message.strip(), event.step_key or "")
+    lines = [f"{step}: {message}" if step else message for message, step in messages.items()]
+    return "\n".join(lines) or "the run failed (see the Dagster UI for its logs)"
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -158,55 +163,71 @@ def execute(
 
 
 def run_backfill(
+    config: Config,
     vendors: list[str],
     start: date,
     end: date,
-    settings: Settings,
+    tenant: str | None = None,
     progress: Callable[[str], None] = print,
+    source: str = "cli-backfill",
 ) -> BackfillReport:
-    """Materialize `[start, end)` for each vendor, land new schedule files, then rebuild the
-    marts."""
-    days = backfill_days(start, end)
-    for vendor in vendors:
-        vendor_config(vendor)  # fails at once, naming every missing variable
-    from assets.definitions import defs  # after the environment is final
+    """Materialize `[start, end)` for every tenant of `vendors` (or the one named), then
+    rebuild the marts. Every missing or invalid variable of every tenant fails at once."""
+    settings = config.settings
+    days = backfill_days(start, end, settings.start_date)
+    tenants = config.select(vendors, tenant)
+    resolved = resolve_all(tenants)
+    from assets.definitions import build_definitions
 
-    definitions = defs()
+    definitions = build_definitions(config)
     instance = dagster_instance(settings)
     report = BackfillReport(days=days)
-    tags = {
+    span = {
         "dagster/asset_partition_range_start": days[0].isoformat(),
         "dagster/asset_partition_range_end": days[-1].isoformat(),
-        "agentstate/source": "cli-backfill",
         HOST_TAG: socket.gethostname(),
         PID_TAG: str(os.getpid()),
     }
-    for vendor in vendors:
-        progress(f"{vendor}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
-        # the marts follow once, for every vendor, in the warehouse run below
-        result = execute(definitions, f"{vendor}_daily", instance, tags, without=WAREHOUSE)
-        report.run_ids[vendor] = result.run_id
+    for chosen, settings_of in zip(tenants, resolved, strict=True):
+        label = f"{chosen.vendor}/{settings_of.tenant_id}"
+        progress(f"{label}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
+        tags = {
+            **span,
+            **tenant_tags(chosen, source),
+            "agentstate/tenant_id": settings_of.tenant_id,
+        }
+        try:  # the marts follow once, for every tenant, in the warehouse run below
+            result = execute(definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE)
+        except (AgentStateError, dg.DagsterError) as exc:  # one tenant never stops the others
+            report.failures[label] = f"{label}: {exc}"
+            progress(f"{label}: FAILED before its run started")
+            continue
+        report.run_ids[label] = result.run_id
         if result.success:
-            progress(f"{vendor}: ok (run {result.run_id[:8]})")
+            progress(f"{label}: ok (run {result.run_id[:8]})")
         else:
-            report.failures[vendor] = _failure_message(result)
-            progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
+            report.failures[label] = _failure_message(result)
+            progress(f"{label}: FAILED (run {result.run_id[:8]})")
     pending = schedules.pending(settings)
     if pending:  # landing them also brings the adherence marts of their days up to date
         progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")
-        result = execute(definitions, "schedule_files_job", instance, tags)
+        result = execute(definitions, "schedule_files_job", instance, {**span, SOURCE_TAG: source})
         report.run_ids["schedules"] = result.run_id
         if result.success:
             progress(f"schedules: ok (run {result.run_id[:8]})")
         else:
             report.failures["schedules"] = _failure_message(result)
             progress("schedules: FAILED (the marts use the schedules landed before)")
-    if not landed_partitions(settings.lake, days, vendors):
+    chosen_vendors = sorted({t.vendor for t in tenants})
+    if not landed_partitions(settings.lake, days, chosen_vendors):
         progress("warehouse: nothing landed, marts left as they were")
         return report
     progress("warehouse: updating the marts for these days ...")
     result = execute(
-        definitions, "warehouse_build", instance, {**tags, VENDORS_TAG: ",".join(vendors)}
+        definitions,
+        WAREHOUSE_JOB,
+        instance,
+        {**span, SOURCE_TAG: source, VENDORS_TAG: ",".join(chosen_vendors)},
     )
     report.run_ids["warehouse"] = result.run_id
     if result.success:

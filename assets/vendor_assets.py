@@ -1,11 +1,16 @@
-"""Per-vendor daily assets, built by one factory: raw records → state intervals (→ CXone summary).
+"""Per-tenant daily assets, built by one factory: raw records → state intervals (→ summary).
 
-Each asset loops over the days of its run, so a ranged backfill is one run
-(`BackfillPolicy.single_run()`); every day is landed on its own and atomically, and the run
-fails at the end naming each day that failed and why.
+Every tenant of every vendor gets its own assets, keyed `[vendor, tenant_slug, step]` and
+grouped by vendor, so an operator sees and re-runs one tenant's day without touching the
+others. Each asset loops over the days of its run, so a ranged backfill is one run
+(`BackfillPolicy.single_run()`); every day is landed on its own and atomically, reported as its
+own materialization with its own figures, and the run fails at the end naming each tenant day
+that failed and why. Every vendor asset sits in the vendor's concurrency pool (`pool=vendor`),
+so parallel tenants never exceed what the instance allows a vendor.
 """
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -14,74 +19,117 @@ import pandas as pd
 
 from agentstate_etl import lake, pipeline
 from agentstate_etl.errors import AgentStateError
+from agentstate_etl.settings import VendorSettings
+from agentstate_etl.tenants import Tenant
 from agentstate_etl.vendors.registry import vendor_spec
-from assets.partitions import daily_partitions, partition_days
+from assets.partitions import partition_days
+from assets.resources import VendorApi, resource_key
 
 T = TypeVar("T")
 
-VENDOR_TITLES = {"cxengage": "CxEngage", "cxone": "NICE CXone", "koreai": "Kore.ai SmartAssist"}
+RAW_RECORDS = "raw_records"
+STATE_INTERVALS = "state_intervals"
+STATUS_SUMMARY = "status_summary"
 
 
 class PartitionsFailed(AgentStateError):
-    """Some days of a run failed; the message names each one and its cause."""
+    """Some days of a run failed; the message names each tenant day and its cause."""
+
+
+def asset_key(tenant: Tenant, step: str) -> dg.AssetKey:
+    return dg.AssetKey([tenant.vendor, tenant.slug, step])
+
+
+def tenant_steps(tenant: Tenant) -> list[str]:
+    """The tenant's assets in order; a vendor with a summary report gets that one too."""
+    steps = [RAW_RECORDS, STATE_INTERVALS]
+    return [*steps, STATUS_SUMMARY] if vendor_spec(tenant.vendor).has_summary else steps
+
+
+def tenant_asset_keys(tenant: Tenant) -> list[dg.AssetKey]:
+    return [asset_key(tenant, step) for step in tenant_steps(tenant)]
 
 
 def run_days(
-    context: dg.AssetExecutionContext, what: str, step: Callable[[date], T], workers: int = 1
+    context: dg.AssetExecutionContext,
+    tenant: VendorSettings,
+    what: str,
+    step: Callable[[date], T],
+    workers: int = 1,
 ) -> list[T]:
     """Run `step` for each day of the run, keep going past failures, then fail naming them.
 
     One log line for the days that landed (each log line is a row in Dagster's event log, and
-    the per-day figures are in the materialization metadata), one per day that failed.
+    the per-day figures are in each day's materialization), one per day that failed.
     """
+    label = f"{tenant.vendor}/{tenant.tenant_id}"
     done: list[T] = []
     landed: list[date] = []
     failures: dict[date, str] = {}
     for day, outcome in pipeline.each_day(step, partition_days(context), workers):
         if isinstance(outcome, Exception):
             failures[day] = f"{type(outcome).__name__}: {outcome}"
-            context.log.error(f"{what} {day} failed: {outcome}")
+            context.log.error(f"{label} {day} {what} failed: {outcome}")
         else:
             done.append(outcome)
             landed.append(day)
     if landed:
-        context.log.info(f"{what}: {len(landed)} day(s) landed, {landed[0]} .. {landed[-1]}")
+        context.log.info(
+            f"{label} {what}: {len(landed)} day(s) landed, {landed[0]} .. {landed[-1]}"
+        )
     if failures:
-        lines = "\n".join(f"  partition {day}: {why}" for day, why in sorted(failures.items()))
-        raise PartitionsFailed(f"{what}: {len(failures)} partition(s) failed\n{lines}")
+        lines = "\n".join(f"  {label} {day}: {why}" for day, why in sorted(failures.items()))
+        raise PartitionsFailed(f"{label} {what}: {len(failures)} partition(s) failed\n{lines}")
     return done
 
 
-def _table(rows: list[dict[str, Any]]) -> dg.MetadataValue:
-    return dg.MetadataValue.md(pd.DataFrame(rows).to_markdown(index=False))
+def report_day(context: dg.AssetExecutionContext, day: date, metadata: Mapping[str, Any]) -> None:
+    """The figures of one day, on that partition's own materialization (a ranged run reports
+    each day separately, not the range's totals on every day)."""
+    context.add_asset_metadata(dict(metadata), partition_key=day.isoformat())
 
 
-def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
-    """The daily assets of one vendor; CXone also gets its summary-report asset."""
-    raw_name, intervals_name = f"{vendor}_raw_records", f"{vendor}_state_intervals"
-    title = VENDOR_TITLES[vendor]
+def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.to_markdown(index=False))
+
+
+def build_tenant_assets(
+    tenant: Tenant, partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    """The daily assets of one vendor tenant."""
+    vendor, spec = tenant.vendor, vendor_spec(tenant.vendor)
+    api = resource_key(tenant)
+    raw_key, intervals_key = asset_key(tenant, RAW_RECORDS), asset_key(tenant, STATE_INTERVALS)
+    who = f"{spec.title} tenant {tenant.declared_id or tenant.slug}"
     common: dict[str, Any] = {
+        "key_prefix": [vendor, tenant.slug],
         "group_name": vendor,
-        "partitions_def": daily_partitions,
+        "partitions_def": partitions_def,
         "backfill_policy": dg.BackfillPolicy.single_run(),
+        "pool": vendor,
+        "required_resource_keys": {"agentstate", api},
+        "tags": {"agentstate/vendor": vendor, "agentstate/tenant": tenant.slug},
     }
 
+    def tenant_settings(context: dg.AssetExecutionContext) -> VendorSettings:
+        resource: VendorApi = getattr(context.resources, api)
+        return resource.settings()
+
     @dg.asset(
-        name=raw_name,
-        description=f"{title} records of each UTC day plus the lookback window, validated with "
+        name=RAW_RECORDS,
+        description=f"{who}: records of each UTC day plus the lookback window, validated with "
         "Pandera; valid rows in lake/raw, rejected rows with their reason in lake/quarantine.",
         kinds={"parquet", "pandera"},
-        required_resource_keys={"agentstate", f"{vendor}_api"},
         check_specs=[
             dg.AssetCheckSpec(
                 "quarantine_rate",
-                asset=raw_name,
+                asset=raw_key,
                 blocking=True,
                 description="Quarantined share within AGENTSTATE_MAX_QUARANTINE_RATE",
             ),
             dg.AssetCheckSpec(
                 "records_valid",
-                asset=raw_name,
+                asset=raw_key,
                 description="Warns when any record was quarantined (Pandera)",
             ),
         ],
@@ -89,42 +137,34 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
     )
     def raw_records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
-        config = getattr(context.resources, f"{vendor}_api").config()
+        source = tenant_settings(context)
         landings = run_days(
-            context, raw_name, lambda day: pipeline.land_raw(vendor, day, settings, config)
+            context, source, RAW_RECORDS, lambda day: pipeline.land_raw(source, day, settings)
         )
+        reasons: Counter[str] = Counter()
+        for x in landings:
+            reasons += Counter(x.quarantine_reasons)
+            report_day(
+                context,
+                x.day,
+                {
+                    "dagster/row_count": x.valid,
+                    "tenant_id": x.key.tenant,
+                    "fetched": x.fetched,
+                    "quarantined": x.quarantined,
+                    "quarantine_rate": x.quarantine_rate,
+                    "quarantine_reasons": x.quarantine_reasons,
+                    "fetch": x.fetch_stats,
+                    "extracted_at": x.extracted_at.isoformat(),
+                    "lake_path": dg.MetadataValue.path(
+                        settings.lake.location(f"{lake.RAW}/{x.key.path()}")
+                    ),
+                },
+            )
         fetched = sum(x.fetched for x in landings)
         quarantined = sum(x.quarantined for x in landings)
         rate = quarantined / fetched if fetched else 0.0
-        reasons: dict[str, int] = {}
-        stats: dict[str, int] = {}
-        for landing in landings:
-            for k, v in landing.quarantine_reasons.items():
-                reasons[k] = reasons.get(k, 0) + v
-            for k, v in landing.fetch_stats.items():
-                stats[k] = stats.get(k, 0) + v
-        per_day = [
-            {
-                "day": str(x.day),
-                "fetched": x.fetched,
-                "valid": x.valid,
-                "quarantined": x.quarantined,
-                "retries": x.fetch_stats.get("retries", 0),
-            }
-            for x in landings
-        ]
         return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": sum(x.valid for x in landings),
-                "fetched": fetched,
-                "quarantined": quarantined,
-                "quarantine_reasons": reasons,
-                "fetch": stats,
-                "per_day": _table(per_day),
-                "lake_path": dg.MetadataValue.path(
-                    settings.lake.location(f"{lake.RAW}/vendor={vendor}")
-                ),
-            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name="quarantine_rate",
@@ -135,28 +175,27 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
                     check_name="records_valid",
                     passed=quarantined == 0,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"quarantined": quarantined, "reasons": reasons},
+                    metadata={"quarantined": quarantined, "reasons": dict(reasons)},
                 ),
             ],
         )
 
     @dg.asset(
-        name=intervals_name,
-        description=f"Canonical {title} state occurrences owned by each UTC day (SPEC §5), "
+        name=STATE_INTERVALS,
+        description=f"{who}: canonical state occurrences owned by each UTC day (SPEC §5), "
         "split at midnight, with carried-in and open flags.",
         kinds={"parquet", "pandas"},
-        deps=[raw_name],
-        required_resource_keys={"agentstate", f"{vendor}_api"},
+        deps=[raw_key],
         check_specs=[
             dg.AssetCheckSpec(
                 "no_overlaps",
-                asset=intervals_name,
+                asset=intervals_key,
                 blocking=True,
                 description="Per agent, occurrences never overlap",
             ),
             dg.AssetCheckSpec(
                 "unknown_states",
-                asset=intervals_name,
+                asset=intervals_key,
                 description="Warns on vendor states the mapping does not know",
             ),
         ],
@@ -164,30 +203,35 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
     )
     def state_intervals(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
-        tenant = vendor_spec(vendor).tenant_id(getattr(context.resources, f"{vendor}_api").config())
+        source = tenant_settings(context)
         landings = run_days(
             context,
-            intervals_name,
-            lambda day: pipeline.land_intervals(lake.PartitionKey(vendor, tenant, day), settings),
+            source,
+            STATE_INTERVALS,
+            lambda day: pipeline.land_intervals(
+                lake.PartitionKey(vendor, source.tenant_id, day), settings
+            ),
             workers=pipeline.INTERVAL_WORKERS,
         )
+        unknown: Counter[str] = Counter()
+        for x in landings:
+            unknown += Counter(x.unknown_vendor_states)
+            report_day(
+                context,
+                x.key.day,
+                {
+                    "dagster/row_count": x.rows,
+                    "tenant_id": x.key.tenant,
+                    "agents": x.agents,
+                    "seconds_by_state": x.seconds_by_state,
+                    "carry_in_rows": x.carry_in_rows,
+                    "open_rows": x.open_rows,
+                    "unknown_vendor_states": x.unknown_vendor_states,
+                    "preview": _markdown(x.preview),
+                },
+            )
         overlaps = pd.concat([x.overlaps for x in landings], ignore_index=True)
-        unknown: dict[str, int] = {}
-        seconds: dict[str, float] = {}
-        for landing in landings:
-            for k, v in landing.unknown_vendor_states.items():
-                unknown[k] = unknown.get(k, 0) + v
-            for k, s in landing.seconds_by_state.items():
-                seconds[k] = round(seconds.get(k, 0.0) + s, 3)
         return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": sum(x.rows for x in landings),
-                "agents": max(x.agents for x in landings),
-                "seconds_by_state": seconds,
-                "carry_in_rows": sum(x.carry_in_rows for x in landings),
-                "open_rows": sum(x.open_rows for x in landings),
-                "preview": dg.MetadataValue.md(landings[-1].preview.to_markdown(index=False)),
-            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name="no_overlaps",
@@ -201,53 +245,68 @@ def build_vendor_assets(vendor: str) -> list[dg.AssetsDefinition]:
                     check_name="unknown_states",
                     passed=not unknown,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"unknown_vendor_states": unknown},
+                    metadata={"unknown_vendor_states": dict(unknown)},
                 ),
             ],
         )
 
     assets = [raw_records, state_intervals]
-    if vendor == "cxone":
-        assets.append(_cxone_summary_asset(intervals_name, common))
+    if spec.has_summary:
+        assets.append(_summary_asset(tenant, who, intervals_key, common, tenant_settings))
     return assets
 
 
-def _cxone_summary_asset(intervals_name: str, common: dict[str, Any]) -> dg.AssetsDefinition:
-    name = "cxone_status_summary"
+def _summary_asset(
+    tenant: Tenant,
+    who: str,
+    intervals_key: dg.AssetKey,
+    common: dict[str, Any],
+    tenant_settings: Callable[[dg.AssetExecutionContext], VendorSettings],
+) -> dg.AssetsDefinition:
+    key = asset_key(tenant, STATUS_SUMMARY)
 
     @dg.asset(
-        name=name,
-        description="CXone's own agent-status summary report for every agent seen in the "
-        "partition, for its UTC day — the other side of reconciliation.",
+        name=STATUS_SUMMARY,
+        description=f"{who}: the vendor's own agent-status summary report for every agent seen "
+        "in the partition, for its UTC day — the other side of reconciliation.",
         kinds={"parquet"},
-        deps=[intervals_name],
-        required_resource_keys={"agentstate", "cxone_api"},
+        deps=[intervals_key],
         check_specs=[
             dg.AssetCheckSpec(
                 "every_agent_summarized",
-                asset=name,
+                asset=key,
                 description="Warns when the report has nothing for an agent",
             ),
         ],
         **common,
     )
-    def cxone_status_summary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def status_summary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
-        config = context.resources.cxone_api.config()
+        source = tenant_settings(context)
         landings = run_days(
-            context, name, lambda day: pipeline.land_cxone_summary(day, settings, config)
+            context,
+            source,
+            STATUS_SUMMARY,
+            lambda day: pipeline.land_summary(source, day, settings),
         )
+        for x in landings:
+            report_day(
+                context,
+                x.key.day,
+                {
+                    "dagster/row_count": x.intervals,
+                    "tenant_id": x.key.tenant,
+                    "agents_asked": x.agents_asked,
+                    "agents_without_summary": x.agents_without_summary,
+                    "quarantined": x.quarantined,
+                    "fetch": x.fetch_stats,
+                    "lake_path": dg.MetadataValue.path(
+                        settings.lake.location(f"{lake.SUMMARY}/{x.key.path()}")
+                    ),
+                },
+            )
         without = sum(x.agents_without_summary for x in landings)
         return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": sum(x.intervals for x in landings),
-                "agents_asked": sum(x.agents_asked for x in landings),
-                "agents_without_summary": without,
-                "quarantined": sum(x.quarantined for x in landings),
-                "lake_path": dg.MetadataValue.path(
-                    settings.lake.location(f"{lake.SUMMARY}/vendor=cxone")
-                ),
-            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name="every_agent_summarized",
@@ -258,4 +317,4 @@ def _cxone_summary_asset(intervals_name: str, common: dict[str, Any]) -> dg.Asse
             ],
         )
 
-    return cxone_status_summary
+    return status_summary

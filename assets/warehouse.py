@@ -12,16 +12,12 @@ import dagster as dg
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.marts import CHECKS, CheckOutcome, landed_partitions, update_warehouse
 from assets.executors import WAREHOUSE_OP_TAGS
-from assets.partitions import daily_partitions, partition_days
+from assets.partitions import partition_days
 from assets.resources import AgentStateSettings
 
 WAREHOUSE = dg.AssetKey("warehouse")
 VENDORS_TAG = "agentstate/vendors"  # a run may limit the warehouse to the vendors it landed
-SCHEDULE_FILES = "schedule_files"
-WAREHOUSE_DEPS = [f"{vendor}_state_intervals" for vendor in VENDORS] + [
-    "cxone_status_summary",
-    SCHEDULE_FILES,
-]
+SCHEDULE_FILES = dg.AssetKey("schedule_files")
 CHECK_DESCRIPTIONS = {
     "overlapping_intervals": "No agent is in two states at once (the days this run published)",
     "acw_matches_totals": "mart_acw_daily.acw_s, summed on its own, equals the totals mart's acw_s",
@@ -65,48 +61,56 @@ def _check_result(name: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(
-    description="agent_state_intervals and every mart, as Parquet per table, vendor and day "
-    "behind the views of $AGENTSTATE_HOME/warehouse.duckdb; a run recomputes only the report "
-    "days its partitions touch and publishes them all at once.",
-    kinds={"duckdb", "parquet"},
-    deps=WAREHOUSE_DEPS,
-    group_name="warehouse",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    automation_condition=FOLLOWS_VENDOR_RUNS,
-    op_tags=WAREHOUSE_OP_TAGS,  # one writer: its steps go to the warehouse host's queue
-    check_specs=[
-        dg.AssetCheckSpec(name, asset="warehouse", description=CHECK_DESCRIPTIONS[name])
-        for name in CHECKS
-    ],
-)
-def warehouse(
-    context: dg.AssetExecutionContext, agentstate: AgentStateSettings
-) -> dg.MaterializeResult:
-    settings = agentstate.settings()
-    vendors = context.run.tags.get(VENDORS_TAG, ",".join(VENDORS)).split(",")
-    build = update_warehouse(
-        settings, landed_partitions(settings.lake, partition_days(context), vendors)
+def build_warehouse_asset(
+    partitions: dg.PartitionsDefinition, upstream: list[dg.AssetKey]
+) -> dg.AssetsDefinition:
+    """The warehouse, partitioned like the vendor assets, downstream of every tenant's."""
+
+    @dg.asset(
+        name=WAREHOUSE.path[-1],
+        description="agent_state_intervals and every mart, as Parquet per table, vendor and "
+        "day behind the views of $AGENTSTATE_HOME/warehouse.duckdb; a run recomputes only the "
+        "report days its partitions touch and publishes them all at once.",
+        kinds={"duckdb", "parquet"},
+        deps=[*upstream, SCHEDULE_FILES],
+        group_name="warehouse",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=FOLLOWS_VENDOR_RUNS,
+        op_tags=WAREHOUSE_OP_TAGS,  # one writer: its steps go to the warehouse host's queue
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=WAREHOUSE, description=CHECK_DESCRIPTIONS[name])
+            for name in CHECKS
+        ],
     )
-    for warning in build.warnings:
-        context.log.warning(warning)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": build.rows_published["agent_state_intervals"],
-            "rows_published": dict(build.rows_published),
-            "reconciliation_status": dict(build.reconciliation_status),
-            "partitions_read": build.partitions,
-            "report_days": [str(d) for d in build.report_days],
-            "path": dg.MetadataValue.path(str(build.path)),
-        },
-        check_results=[_check_result(name, build.checks[name]) for name in CHECKS],
-    )
+    def warehouse(
+        context: dg.AssetExecutionContext, agentstate: AgentStateSettings
+    ) -> dg.MaterializeResult:
+        settings = agentstate.settings()
+        vendors = context.run.tags.get(VENDORS_TAG, ",".join(VENDORS)).split(",")
+        build = update_warehouse(
+            settings, landed_partitions(settings.lake, partition_days(context), vendors)
+        )
+        for warning in build.warnings:
+            context.log.warning(warning)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": build.rows_published["agent_state_intervals"],
+                "rows_published": dict(build.rows_published),
+                "reconciliation_status": dict(build.reconciliation_status),
+                "partitions_read": build.partitions,
+                "report_days": [str(d) for d in build.report_days],
+                "path": dg.MetadataValue.path(str(build.path)),
+            },
+            check_results=[_check_result(name, build.checks[name]) for name in CHECKS],
+        )
+
+    return warehouse
 
 
 warehouse_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_follows_vendor_runs",
-    target=dg.AssetSelection.assets(warehouse),
+    target=dg.AssetSelection.assets(WAREHOUSE),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Brings the warehouse's partitions up to date after vendor partitions land "
     "from any run (UI, backfill, schedule).",

@@ -90,13 +90,15 @@ async def _ceiling(job: Job) -> int:
 
 def _engine(job: Job, vendor: str) -> int:
     from agentstate_etl import pipeline
+    from agentstate_etl.config import load_config
     from agentstate_etl.marts import build_warehouse
-    from agentstate_etl.settings import Settings
 
-    settings = Settings.from_env()
+    config = load_config()
+    settings, (tenant,) = config.settings, config.of_vendor(vendor)
+    source = tenant.resolve()
     records = 0
     for day in job.day_list():
-        raw, _, _ = pipeline.run_partition(vendor, day, settings)
+        raw, _, _ = pipeline.run_partition(source, day, settings)
         records += raw.fetched
     build_warehouse(settings)
     return records
@@ -209,17 +211,17 @@ def _naive(job: Job) -> int:
 
 def _through_dagster(job: Job) -> int:
     """The same work as `engine-30`, as one single-run Dagster backfill plus the warehouse run."""
-    from agentstate_etl.settings import Settings
+    from agentstate_etl.config import load_config
     from assets.runner import run_backfill
 
-    settings = Settings.from_env()
+    config = load_config()
     days = job.day_list()
     report = run_backfill(
-        ["cxengage"], days[0], days[-1] + timedelta(days=1), settings, lambda _: None
+        config, ["cxengage"], days[0], days[-1] + timedelta(days=1), progress=lambda _: None
     )
     if not report.ok:
         raise RuntimeError(f"backfill failed: {report.failures}")
-    return _landed_records(settings, "cxengage")
+    return _landed_records(config.settings, "cxengage")
 
 
 MEASURES = {

@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,12 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from agentstate_etl.simulator.config import CREDENTIALS
+from agentstate_etl.simulator.config import TOKEN_PATH
 from agentstate_etl.simulator.faults import FaultPlan
 from agentstate_etl.simulator.world import World, iso_one, to_ms
 
 MAX_LIMIT = 1000
-TOKEN_PATH = "/oauth/token"
 DROP_MESSAGE = "ASGI callable returned without completing response."
 
 
@@ -142,17 +141,46 @@ def _page_body(head: dict[str, Any], key: str, items: list[bytes]) -> bytes:
 
 
 class Simulator:
-    """Request handling over a `World`: auth, parameters, paging and faults."""
+    """Request handling over the tenants' worlds: auth, parameters, paging and faults.
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.faults = world.config.faults
-        self.plan = FaultPlan(world.config.seed, self.faults)
+    Each tenant has its own world and credentials; the credentials (or the tenant in the path)
+    choose the world, and another tenant's credentials get 401.
+    """
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        self.worlds = {world.tenant: world for world in worlds}
+        self.world = self.worlds[1]
+        self.faults = self.world.config.faults
+        self.plan = FaultPlan(self.world.config.seed, self.faults)
         self.tokens: dict[str, float] = {}  # CXone access token -> monotonic expiry
+        self.token_tenant: dict[str, int] = {}  # CXone access token -> tenant it was issued to
         self.revoked: set[str] = set()
-        self.answered_windows: set[tuple[int, int, int]] = set()
+        self.answered_windows: set[tuple[int, int, int, int]] = set()
         self._lock = threading.Lock()
         self.requests = 0
+
+    def _world_by(self, vendor: str, tenant_id: str) -> World | None:
+        for world in self.worlds.values():
+            if world.credentials.tenant_id(vendor) == tenant_id:
+                return world
+        return None
+
+    async def _caller(self, request: Request) -> int:
+        """The tenant a request speaks for (1 when it cannot tell), so each tenant's requests
+        draw their own faults; tenant 1's requests draw exactly what they did before."""
+        params = request.path_params
+        if "tenant_id" in params:
+            world = self._world_by("cxengage", params["tenant_id"])
+        elif "account_id" in params:
+            world = self._world_by("koreai", params["account_id"])
+        elif request.url.path == TOKEN_PATH:
+            form = parse_qs((await request.body()).decode())
+            client_id = (form.get("client_id") or [""])[0] or _basic_user(request)
+            world = self._world_by("cxone", client_id)
+        else:
+            token = request.headers.get("authorization", "").partition(" ")[2]
+            world = self.worlds.get(self.token_tenant.get(token, 1))
+        return world.tenant if world is not None else 1
 
     def handler(self, endpoint: Callable[[Request], Awaitable[Response]], *, bearer: bool = False):
         async def handle(request: Request) -> Response:
@@ -160,6 +188,9 @@ class Simulator:
             key = (
                 f"{request.method} {request.url.path}?{sorted(request.query_params.multi_items())}"
             )
+            tenant = await self._caller(request)
+            if tenant != 1:
+                key = f"tenant {tenant}: {key}"
             allowed = ("rate_limit", "server_errors", "drop_connections", "slow", "trickle")
             fault = self.plan.decide(key, (*allowed, "revoke_tokens") if bearer else allowed)
             if fault == "rate_limit":
@@ -190,9 +221,10 @@ class Simulator:
     # --- CxEngage ---------------------------------------------------------------------
 
     async def cxengage_rta(self, request: Request) -> Response:
-        self._check_basic(request)
         tenant = request.path_params["tenant_id"]
-        if tenant != CREDENTIALS.cxengage_tenant_id:
+        world = self._world_by("cxengage", tenant)
+        self._check_basic(request, world)
+        if world is None:
             raise ApiError(404, f"unknown tenant {tenant}")
         start, end = _range(request, "start", "end", 400)
         limit = _int(request, "limit", 100)
@@ -201,9 +233,9 @@ class Simulator:
             raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
         if offset < 0:
             raise ApiError(400, "offset must be >= 0")
-        stream = self.world.data("cxengage").stream
+        stream = world.data("cxengage").stream
         window = stream.window(start, end)
-        query = (start, end, limit)
+        query = (world.tenant, start, end, limit)
         with self._lock:
             first_answer = query not in self.answered_windows
             self.answered_windows.add(query)
@@ -222,15 +254,19 @@ class Simulator:
         }
         return json_response(_page_body(head, "results", window.page(offset, limit)))
 
-    def _check_basic(self, request: Request) -> None:
+    def _check_basic(self, request: Request, world: World | None) -> None:
+        """The tenant's own user and password; for an unknown tenant, any tenant's (then 404)."""
         challenge = {"WWW-Authenticate": 'Basic realm="cxengage"'}
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
         try:
             user, _, password = base64.b64decode(encoded).decode().partition(":")
         except ValueError:
             raise ApiError(401, "bad basic credentials", challenge) from None
-        expected = (CREDENTIALS.cxengage_username, CREDENTIALS.cxengage_password)
-        if scheme.lower() != "basic" or (user, password) != expected:
+        allowed = {
+            (w.credentials.cxengage_username, w.credentials.cxengage_password)
+            for w in ([world] if world is not None else self.worlds.values())
+        }
+        if scheme.lower() != "basic" or (user, password) not in allowed:
             raise ApiError(401, "bad basic credentials", challenge)
 
     # --- CXone ------------------------------------------------------------------------
@@ -246,16 +282,20 @@ class Simulator:
                 raise ApiError(401, "invalid_client") from None
         if form.get("grant_type") != "client_credentials":
             raise ApiError(400, "unsupported_grant_type")
-        if (client_id, client_secret) != (
-            CREDENTIALS.cxone_client_id,
-            CREDENTIALS.cxone_client_secret,
-        ):
+        world = self._world_by("cxone", client_id or "")
+        if world is None or client_secret != world.credentials.cxone_client_secret:
             raise ApiError(401, "invalid_client")
         token = secrets.token_urlsafe(24)
         ttl = self.faults.token_ttl_s
         with self._lock:
             self.tokens[token] = time.monotonic() + ttl
+            self.token_tenant[token] = world.tenant
         return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+    def _bearer_world(self, request: Request) -> World:
+        """The world of the tenant the (already checked) bearer token was issued to."""
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        return self.worlds[self.token_tenant[token]]
 
     def _check_bearer(self, request: Request, *, revoke: bool) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -278,11 +318,12 @@ class Simulator:
         page_number = _int(request, "pageNumber", 1)
         if not 1 <= page_size <= MAX_LIMIT or page_number < 1:
             raise ApiError(400, f"pageSize must be 1..{MAX_LIMIT} and pageNumber >= 1")
-        stream = self.world.data("cxone").stream
+        world = self._bearer_world(request)
+        stream = world.data("cxone").stream
         window = stream.window(start, end)
         agent_id = request.query_params.get("agentId")
         if agent_id:
-            window = window.only_agent(self.world.agent_index("cxone", agent_id))
+            window = window.only_agent(world.agent_index("cxone", agent_id))
         if window.total == 0:
             raise ApiError(404, "no data")
         head = {"pageNumber": page_number, "pageSize": page_size, "totalRecords": window.total}
@@ -290,12 +331,12 @@ class Simulator:
         return json_response(_page_body(head, "records", records))
 
     async def cxone_snapshot(self, request: Request) -> Response:
-        return json_response(self.world.snapshot())
+        return json_response(self._bearer_world(request).snapshot())
 
     async def cxone_summary(self, request: Request) -> Response:
         agent_id = _param(request, "userId")
         start, end = _range(request, "startTime", "endTime", 422)
-        intervals = self.world.summary(agent_id, start, end)
+        intervals = self._bearer_world(request).summary(agent_id, start, end)
         if intervals is None:
             raise ApiError(404, f"no summary for agent {agent_id}")
         wire_id: Any = int(agent_id) if agent_id.isdigit() else agent_id
@@ -304,25 +345,26 @@ class Simulator:
     # --- Kore.ai ----------------------------------------------------------------------
 
     async def koreai_activity(self, request: Request) -> Response:
+        account = request.path_params["account_id"]
+        world = self._world_by("koreai", account)
+        if world is None:
+            raise ApiError(404, f"unknown account {account}")
         try:
             claims = jwt.decode(
                 request.headers.get("auth", ""),
-                CREDENTIALS.koreai_client_secret,
+                world.credentials.koreai_client_secret,
                 algorithms=["HS256"],
                 options={"require": ["exp", "iat"]},
             )
         except jwt.PyJWTError as error:
             raise ApiError(401, f"invalid auth token: {error}") from None
-        if claims.get("appId") != CREDENTIALS.koreai_client_id:
+        if claims.get("appId") != world.credentials.koreai_client_id:
             raise ApiError(401, "unknown appId")
-        account = request.path_params["account_id"]
-        if account != CREDENTIALS.koreai_account_id:
-            raise ApiError(404, f"unknown account {account}")
         start, end = _range(request, "fromTimeStamp", "toTimeStamp", 400)
         max_window = self.world.config.koreai_max_window
         if end - start > max_window.total_seconds() * 1000:
             raise ApiError(400, f"range longer than the maximum of {max_window}")
-        window = self.world.data("koreai").stream.window(start, end)
+        window = world.data("koreai").stream.window(start, end)
         body = _page_body({"accountId": account}, "AgentUpdates", window.page(0, window.total))
         return json_response(body)
 
@@ -353,8 +395,19 @@ def routes(sim: Simulator) -> list[Route]:
     ]
 
 
-def create_app(world: World) -> Starlette:
-    sim = Simulator(world)
+def _basic_user(request: Request) -> str:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded).decode().partition(":")[0]
+    except ValueError:
+        return ""
+
+
+def create_app(worlds: World | Sequence[World]) -> Starlette:
+    """The app over one world, or over each tenant's world (tenant 1 first)."""
+    sim = Simulator([worlds] if isinstance(worlds, World) else worlds)
     app = Starlette(routes=routes(sim))
     app.state.simulator = sim
     return app

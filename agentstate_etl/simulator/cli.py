@@ -13,7 +13,12 @@ from agentstate_etl.errors import AgentStateError
 from agentstate_etl.settings import parse_day
 from agentstate_etl.simulator.app import create_app
 from agentstate_etl.simulator.config import Faults, SimConfig
-from agentstate_etl.simulator.server import loopback_socket, uvicorn_config, vendor_env
+from agentstate_etl.simulator.server import (
+    loopback_socket,
+    uvicorn_config,
+    vendor_env,
+    write_tenants_file,
+)
 from agentstate_etl.simulator.world import World
 
 
@@ -36,6 +41,13 @@ def simulate(
     vendors: Annotated[
         str, typer.Option(help="vendors to build before serving (others build on first use)")
     ] = "all",
+    tenants: Annotated[
+        int, typer.Option(help="tenants per vendor, each with its own data and credentials")
+    ] = 1,
+    tenants_file: Annotated[
+        str | None,
+        typer.Option(help="write a tenants file (AGENTSTATE_TENANTS) for every tenant here"),
+    ] = None,
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
     try:
@@ -47,24 +59,33 @@ def simulate(
             now=datetime.fromisoformat(now).astimezone(UTC) if now else SimConfig().now,
             koreai_timezone=koreai_timezone,
             faults=Faults.parse(faults),
+            tenants=tenants,
         )
     except (AgentStateError, ValueError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
-    world = World(config)
+    worlds = [World(config, tenant=k) for k in range(1, tenants + 1)]
     # build before the first request, not during it (a large world takes a while)
-    for vendor in VENDORS if vendors == "all" else vendors.split(","):
-        world.data(vendor.strip())
+    for world in worlds:
+        for vendor in VENDORS if vendors == "all" else vendors.split(","):
+            world.data(vendor.strip())
     sock = loopback_socket(port, host)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     typer.echo(
         f"vendor simulator on {base_url}: {agents} agents per vendor from {config.first_day} "
         f"until {config.now:%Y-%m-%dT%H:%M:%SZ}, seed {seed}, faults {config.faults.describe()}"
     )
-    typer.echo("point agentstate at it with:")
-    for name, value in vendor_env(base_url, koreai_timezone).items():
+    if tenants_file:
+        env = write_tenants_file(tenants_file, base_url, tenants, koreai_timezone)
+        typer.echo(
+            f"{tenants} tenant(s) per vendor in {tenants_file}; point agentstate at it with:"
+        )
+    else:
+        env = vendor_env(base_url, koreai_timezone)
+        typer.echo("point agentstate at it (tenant 1) with:")
+    for name, value in env.items():
         typer.echo(f"  export {name}={value}")
-    server = uvicorn.Server(uvicorn_config(create_app(world), log_level="info"))
+    server = uvicorn.Server(uvicorn_config(create_app(worlds), log_level="info"))
     server.run(sockets=[sock])
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from agentstate_etl.errors import ConfigError
 
+TOKEN_PATH = "/oauth/token"
+
 # Per-request faults: the share of first and second attempts of a request that get them.
 # `trickle` is last and never part of `all`, so adding it changed no seeded run.
 REQUEST_FAULTS = (
@@ -124,6 +126,7 @@ class SimConfig:
     koreai_max_window: timedelta = timedelta(hours=6)
     faults: Faults = field(default_factory=Faults)
     days: int = 7  # used when `start` is not given
+    tenants: int = 1  # tenants per vendor, each its own world and credentials
 
     @property
     def first_day(self) -> date:
@@ -134,13 +137,19 @@ class SimConfig:
             raise ConfigError("SimConfig.now must be timezone-aware")
         if self.agents < 1:
             raise ConfigError("the simulator needs at least one agent")
+        if self.tenants < 1:
+            raise ConfigError("the simulator needs at least one tenant per vendor")
         if self.first_day > self.now.date():
             raise ConfigError(f"simulation start {self.first_day} is after now {self.now}")
+
+    def tenant_seed(self, tenant: int) -> int:
+        """Tenant 1 is the world of `seed` (as before tenants existed); others get their own."""
+        return self.seed if tenant == 1 else self.seed + 1_000_003 * (tenant - 1)
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """The only credentials the simulator accepts (they are test values, not secrets)."""
+    """The credentials of one simulated tenant (test values, not secrets); any other get 401."""
 
     cxengage_tenant_id: str = "tenant-sim"
     cxengage_username: str = "sim-user"
@@ -150,6 +159,46 @@ class Credentials:
     koreai_account_id: str = "acct-sim"
     koreai_client_id: str = "sim-app"
     koreai_client_secret: str = "sim-kore-secret-hs256-0123456789abcdef"
+
+    @classmethod
+    def of_tenant(cls, tenant: int) -> Credentials:
+        """Tenant 1 has the values above; tenant k has them suffixed with `-k`."""
+        if tenant == 1:
+            return cls()
+        first = cls()
+        return cls(**{f.name: f"{getattr(first, f.name)}-{tenant}" for f in fields(cls)})
+
+    def tenant_id(self, vendor: str) -> str:
+        """The tenant's `tenant_id` column value: CxEngage tenant, CXone client, Kore.ai account."""
+        return {
+            "cxengage": self.cxengage_tenant_id,
+            "cxone": self.cxone_client_id,
+            "koreai": self.koreai_account_id,
+        }[vendor]
+
+    def settings_values(self, vendor: str, base_url: str, koreai_timezone: str) -> dict[str, str]:
+        """The tenant as values of the fields of its vendor's settings class."""
+        return {
+            "cxengage": {
+                "base_url": base_url,
+                "tenant_id": self.cxengage_tenant_id,
+                "username": self.cxengage_username,
+                "password": self.cxengage_password,
+            },
+            "cxone": {
+                "base_url": base_url,
+                "token_url": base_url + TOKEN_PATH,
+                "client_id": self.cxone_client_id,
+                "client_secret": self.cxone_client_secret,
+            },
+            "koreai": {
+                "base_url": base_url,
+                "account_id": self.koreai_account_id,
+                "client_id": self.koreai_client_id,
+                "client_secret": self.koreai_client_secret,
+                "timezone": koreai_timezone,
+            },
+        }[vendor]
 
 
 CREDENTIALS = Credentials()

@@ -10,15 +10,19 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from agentstate_etl.simulator.app import TOKEN_PATH, QuietDrops, create_app
-from agentstate_etl.simulator.config import CREDENTIALS, SimConfig
+from agentstate_etl.canonical import VENDORS
+from agentstate_etl.simulator.app import QuietDrops, create_app
+from agentstate_etl.simulator.config import Credentials, SimConfig
 from agentstate_etl.simulator.world import World
+from agentstate_etl.tenants import Tenant, slug_of, tenants_toml
+from agentstate_etl.vendors.registry import vendor_spec
 
 
 def loopback_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
@@ -28,24 +32,51 @@ def loopback_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
-def vendor_env(base_url: str, koreai_timezone: str = "UTC") -> dict[str, str]:
-    """The environment variables (SPEC §3) that point all three vendors at a simulator."""
-    c = CREDENTIALS
-    return {
-        "CXENGAGE_BASE_URL": base_url,
-        "CXENGAGE_TENANT_ID": c.cxengage_tenant_id,
-        "CXENGAGE_USERNAME": c.cxengage_username,
-        "CXENGAGE_PASSWORD": c.cxengage_password,
-        "CXONE_BASE_URL": base_url,
-        "CXONE_TOKEN_URL": base_url + TOKEN_PATH,
-        "CXONE_CLIENT_ID": c.cxone_client_id,
-        "CXONE_CLIENT_SECRET": c.cxone_client_secret,
-        "KOREAI_BASE_URL": base_url,
-        "KOREAI_ACCOUNT_ID": c.koreai_account_id,
-        "KOREAI_CLIENT_ID": c.koreai_client_id,
-        "KOREAI_CLIENT_SECRET": c.koreai_client_secret,
-        "KOREAI_TIMEZONE": koreai_timezone,
-    }
+def vendor_env(base_url: str, koreai_timezone: str = "UTC", tenant: int = 1) -> dict[str, str]:
+    """The SPEC §3 variables that point all three vendors at one tenant of a simulator."""
+    credentials = Credentials.of_tenant(tenant)
+    env = {}
+    for vendor in VENDORS:
+        variables = vendor_spec(vendor).settings.variables()
+        values = credentials.settings_values(vendor, base_url, koreai_timezone)
+        env.update({variables[name].env: value for name, value in values.items()})
+    return env
+
+
+def credential_variable(vendor: str, tenant: int, setting: str) -> str:
+    """The variable a tenants file names for a simulated tenant's credential."""
+    return f"SIM_{vendor.upper()}_T{tenant}_{setting.upper()}"
+
+
+def write_tenants_file(
+    path: str | Path,
+    base_url: str,
+    tenants: int | list[int] = 2,
+    koreai_timezone: str = "UTC",
+    vendors: tuple[str, ...] = VENDORS,
+) -> dict[str, str]:
+    """Write a tenants file for simulated tenants 1..n (or those listed) of each vendor; return
+    the environment it needs: AGENTSTATE_TENANTS and each credential variable it names."""
+    numbers = list(range(1, tenants + 1)) if isinstance(tenants, int) else tenants
+    env = {"AGENTSTATE_TENANTS": str(path)}
+    declared = []
+    for vendor in vendors:
+        variables = vendor_spec(vendor).settings.variables()
+        for number in numbers:
+            values = Credentials.of_tenant(number).settings_values(
+                vendor, base_url, koreai_timezone
+            )
+            names = {
+                name: credential_variable(vendor, number, name)
+                for name, variable in variables.items()
+                if variable.credential
+            }
+            env.update({names[name]: values[name] for name in names})
+            plain = {name: value for name, value in values.items() if name not in names}
+            tenant_id = Credentials.of_tenant(number).tenant_id(vendor)
+            declared.append(Tenant(vendor, slug_of(tenant_id), plain, names, str(path)))
+    Path(path).write_text(tenants_toml(declared))
+    return env
 
 
 def uvicorn_config(app: Starlette, log_level: str = "warning") -> uvicorn.Config:
@@ -64,14 +95,16 @@ def uvicorn_config(app: Starlette, log_level: str = "warning") -> uvicorn.Config
 class SimulatorServer:
     """The simulator on a free loopback port, served by uvicorn in a daemon thread.
 
-    `with SimulatorServer(config) as server:` gives `server.base_url`, `server.world` (the
-    ground truth) and `server.env()` (the vendor variables pointing here).
+    `with SimulatorServer(config) as server:` gives `server.base_url`, `server.world` (tenant
+    1's ground truth; `server.worlds[k]` tenant k's), `server.env()` (the vendor variables
+    pointing at tenant 1) and `server.tenants_env(path)` (a tenants file for every tenant).
     """
 
     def __init__(self, config: SimConfig, port: int = 0) -> None:
         self.config = config
-        self.world = World(config)
-        self.app = create_app(self.world)
+        self.worlds = {k: World(config, tenant=k) for k in range(1, config.tenants + 1)}
+        self.world = self.worlds[1]
+        self.app = create_app(list(self.worlds.values()))
         self._socket = loopback_socket(port)
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -83,8 +116,20 @@ class SimulatorServer:
     def _serve(self) -> None:
         asyncio.run(self._server.serve(sockets=[self._socket]))
 
-    def env(self) -> dict[str, str]:
-        return vendor_env(self.base_url, self.config.koreai_timezone)
+    def env(self, tenant: int = 1) -> dict[str, str]:
+        return vendor_env(self.base_url, self.config.koreai_timezone, tenant)
+
+    def tenants_env(
+        self, path: str | Path, tenants: list[int] | None = None, vendors: tuple[str, ...] = VENDORS
+    ) -> dict[str, str]:
+        """Write a tenants file for these tenants (default: all); see `write_tenants_file`."""
+        return write_tenants_file(
+            path,
+            self.base_url,
+            tenants or list(self.worlds),
+            self.config.koreai_timezone,
+            vendors,
+        )
 
     @property
     def simulator(self):  # noqa: ANN201 - the app's request handler, for fault counters

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from agentstate_etl.canonical import ACW, BUSY, LOGGED_OUT, NOT_READY, READY, UNKNOWN
-from agentstate_etl.simulator.config import TENANT_IDS
 from agentstate_etl.simulator.world import (
     DAY_MS,
     EPOCH,
@@ -29,7 +28,6 @@ from agentstate_etl.simulator.world import (
     to_ms,
 )
 
-TENANTS = TENANT_IDS
 TOTAL_COLUMNS = {
     READY: "ready_s",
     NOT_READY: "not_ready_s",
@@ -71,7 +69,7 @@ def expected_intervals(
         rows.append(
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": o.agent_id,
                 "agent_name": o.agent_name,
                 "state": o.state,
@@ -156,10 +154,10 @@ def expected_totals(
     as_of: datetime,
 ) -> pd.DataFrame:
     """`mart_state_totals_daily` of one vendor: agent-days with logged-in time."""
-    return _totals(vendor, _daily(world, vendor, days, report_tz, lookback_hours, as_of))
+    return _totals(world, vendor, _daily(world, vendor, days, report_tz, lookback_hours, as_of))
 
 
-def _totals(vendor: str, pieces: list[dict]) -> pd.DataFrame:
+def _totals(world: World, vendor: str, pieces: list[dict]) -> pd.DataFrame:
     sums: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for piece in pieces:
         if piece["state"] != LOGGED_OUT:
@@ -171,7 +169,7 @@ def _totals(vendor: str, pieces: list[dict]) -> pd.DataFrame:
             rows.append(
                 {
                     "vendor": vendor,
-                    "tenant_id": TENANTS[vendor],
+                    "tenant_id": world.credentials.tenant_id(vendor),
                     "agent_id": agent_id,
                     "day": day,
                     **{
@@ -204,7 +202,7 @@ def expected_not_ready_reasons(
         [
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": agent_id,
                 "day": day,
                 "reason": reason,
@@ -227,7 +225,7 @@ def expected_acw(
 ) -> pd.DataFrame:
     """`mart_acw_daily` of one vendor: one row per totals row."""
     pieces = _daily(world, vendor, days, report_tz, lookback_hours, as_of)
-    totals = _totals(vendor, pieces)
+    totals = _totals(world, vendor, pieces)
     episodes: dict[tuple[str, date], int] = defaultdict(int)
     for piece in pieces:
         if piece["state"] == ACW and piece["began"]:
@@ -291,7 +289,7 @@ def expected_reconciliation(
                 rows.append(
                     {
                         "vendor": "cxone",
-                        "tenant_id": TENANTS["cxone"],
+                        "tenant_id": world.credentials.tenant_id("cxone"),
                         "agent_id": agent_id,
                         "day": day,
                         "state": state,
@@ -377,7 +375,7 @@ def expected_interval_totals(
         [
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": agent_id,
                 "interval_start": _ts(start),
                 "day": _local_day(start, zone),
@@ -496,7 +494,7 @@ def expected_adherence(
                 exceptions.append(
                     {
                         "vendor": vendor,
-                        "tenant_id": TENANTS[vendor],
+                        "tenant_id": world.credentials.tenant_id(vendor),
                         "agent_id": seg.agent_id,
                         "activity": seg.activity,
                         "start_ts": _ts(run[0][0]),
@@ -523,7 +521,7 @@ def expected_adherence(
         rows.append(
             {
                 "vendor": vendor,
-                "tenant_id": TENANTS[vendor],
+                "tenant_id": world.credentials.tenant_id(vendor),
                 "agent_id": agent_id,
                 "day": day,
                 "scheduled_s": scheduled / 1000,

@@ -35,7 +35,7 @@ from agentstate_etl.canonical import (
     READY,
     UNKNOWN,
 )
-from agentstate_etl.simulator.config import CREDENTIALS, SimConfig
+from agentstate_etl.simulator.config import Credentials, SimConfig
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -404,9 +404,8 @@ def _occurrences(vendor: str, agents: list[Agent], timelines: list[Timeline]) ->
 
 
 def _cxengage_records(
-    agents: list[Agent], timelines: list[Timeline]
+    agents: list[Agent], timelines: list[Timeline], tenant: str
 ) -> list[tuple[int, int, int, bytes]]:
-    tenant = CREDENTIALS.cxengage_tenant_id
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
         n = len(timeline.starts)
@@ -555,14 +554,17 @@ def _junk_record(vendor: str, kind: str, marker: str, at: int, zone: ZoneInfo) -
     return record
 
 
-RENDERERS = {"cxengage": _cxengage_records, "cxone": _cxone_records}
-
-
 class World:
-    """Everything the simulator knows, built lazily per vendor and then immutable."""
+    """Everything the simulator knows of one tenant, built lazily per vendor, then immutable.
 
-    def __init__(self, config: SimConfig) -> None:
+    Tenant 1 is the world of `config.seed`; tenant k has its own seed and credentials.
+    """
+
+    def __init__(self, config: SimConfig, tenant: int = 1) -> None:
         self.config = config
+        self.tenant = tenant
+        self.seed = config.tenant_seed(tenant)
+        self.credentials = Credentials.of_tenant(tenant)
         self.now = config.now.astimezone(UTC)
         self.now_ms = to_ms(self.now)
         self.first_day_ms = day_ms(config.first_day)
@@ -590,10 +592,10 @@ class World:
 
     def _build(self, vendor: str) -> VendorData:
         config, faults = self.config, self.config.faults
-        agents = _agents(vendor, config.agents, config.seed)
+        agents = _agents(vendor, config.agents, self.seed)
         timelines = [
             _timeline(
-                random.Random(f"{config.seed}/{vendor}/{agent.index}"),
+                random.Random(f"{self.seed}/{vendor}/{agent.index}"),
                 agent.index,
                 config.first_day,
                 self.now_ms,
@@ -604,9 +606,11 @@ class World:
         ]
         if vendor == "koreai":
             records = _koreai_records(agents, timelines, self.zone)
+        elif vendor == "cxengage":
+            records = _cxengage_records(agents, timelines, self.credentials.cxengage_tenant_id)
         else:
-            records = RENDERERS[vendor](agents, timelines)
-        rng = random.Random(f"{config.seed}/{vendor}/faults")
+            records = _cxone_records(agents, timelines)
+        rng = random.Random(f"{self.seed}/{vendor}/faults")
         junk_rows = []
         if faults.malformed:
             every = int(JUNK_EVERY_MS * max(1.0, 12 / config.agents))

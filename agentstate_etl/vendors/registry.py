@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,36 +15,53 @@ import pyarrow as pa_arrow
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.http import FetchStats, Timeouts
 from agentstate_etl.intervals import EventSource
+from agentstate_etl.settings import VendorSettings
 from agentstate_etl.vendors.cxengage import records as cxengage_records
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
+from agentstate_etl.vendors.cxengage.settings import CxEngageSettings
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.cxone.client import CxOneClient
+from agentstate_etl.vendors.cxone.settings import CxOneSettings
 from agentstate_etl.vendors.koreai import records as koreai_records
 from agentstate_etl.vendors.koreai.client import KoreAiClient
+from agentstate_etl.vendors.koreai.settings import KoreAiSettings
 
-Fetch = Callable[
-    [dict[str, str], datetime, datetime, str, "httpx.AsyncBaseTransport | None", Timeouts | None],
-    Coroutine[Any, Any, tuple[pa_arrow.Table, FetchStats]],
-]
+Transport = httpx.AsyncBaseTransport | None
+Fields = dict[str, pa_arrow.DataType]
+# a client method reading raw records: (client, start, end, fields) -> table
+RawRead = Callable[[Any, datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
+# a client method reading summaries: (client, agent ids, start, end, fields) -> table
+SummaryRead = Callable[[Any, list[str], datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
+
+
+@dataclass(frozen=True)
+class SummaryReport:
+    """A vendor's own per-agent state summary, the other side of reconciliation (SPEC §6)."""
+
+    fields: Fields
+    parsed_from: dict[str, str]
+    model: type[pa.DataFrameModel]
+    parse: Callable[[pd.DataFrame], pd.DataFrame]
+    to_canonical: Callable[[pd.DataFrame, str], pd.DataFrame]
+    read: SummaryRead
 
 
 @dataclass(frozen=True)
 class VendorSpec:
     name: str
-    tenant_variable: str
-    raw_fields: dict[str, pa_arrow.DataType]
+    title: str
+    settings: type[VendorSettings]
+    raw_fields: Fields
     model: type[pa.DataFrameModel]
     parsed_from: dict[str, str]
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
     events: EventSource
-    fetch: Fetch
-    zone_variable: str | None = None
+    read: RawRead
+    summary: SummaryReport | None = None
 
-    def tenant_id(self, config: dict[str, str]) -> str:
-        return config[self.tenant_variable]
-
-    def zone(self, config: dict[str, str]) -> str:
-        return config.get(self.zone_variable, "UTC") if self.zone_variable else "UTC"
+    @property
+    def has_summary(self) -> bool:
+        return self.summary is not None
 
     def raw_schema(self) -> pa_arrow.Schema:
         """The landed raw table: every wire field plus the parsed UTC timestamps."""
@@ -55,111 +72,62 @@ class VendorSpec:
         return pa_arrow.schema(fields)
 
 
-async def _fetch_cxengage(
-    config: dict[str, str],
-    start: datetime,
-    end: datetime,
-    partition: str,
-    transport: httpx.AsyncBaseTransport | None,
-    timeouts: Timeouts | None = None,
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with CxEngageClient(
-        config["CXENGAGE_BASE_URL"],
-        config["CXENGAGE_TENANT_ID"],
-        config["CXENGAGE_USERNAME"],
-        config["CXENGAGE_PASSWORD"],
-        partition=partition,
-        transport=transport,
-        timeouts=timeouts,
-    ) as client:
-        table = await client.fetch_intervals(start, end, cxengage_records.RAW_FIELDS)
-        return table, client.stats
-
-
-def cxone_client(
-    config: dict[str, str],
-    partition: str,
-    transport: httpx.AsyncBaseTransport | None,
-    timeouts: Timeouts | None = None,
-) -> CxOneClient:
-    return CxOneClient(
-        config["CXONE_BASE_URL"],
-        config["CXONE_TOKEN_URL"],
-        config["CXONE_CLIENT_ID"],
-        config["CXONE_CLIENT_SECRET"],
-        partition=partition,
-        transport=transport,
-        timeouts=timeouts,
-    )
-
-
-async def _fetch_cxone(
-    config: dict[str, str],
-    start: datetime,
-    end: datetime,
-    partition: str,
-    transport: httpx.AsyncBaseTransport | None,
-    timeouts: Timeouts | None = None,
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with cxone_client(config, partition, transport, timeouts) as client:
-        table = await client.fetch_history(start, end, cxone_records.RAW_FIELDS)
-        return table, client.stats
-
-
-async def _fetch_koreai(
-    config: dict[str, str],
-    start: datetime,
-    end: datetime,
-    partition: str,
-    transport: httpx.AsyncBaseTransport | None,
-    timeouts: Timeouts | None = None,
-) -> tuple[pa_arrow.Table, FetchStats]:
-    async with KoreAiClient(
-        config["KOREAI_BASE_URL"],
-        config["KOREAI_ACCOUNT_ID"],
-        config["KOREAI_CLIENT_ID"],
-        config["KOREAI_CLIENT_SECRET"],
-        partition=partition,
-        transport=transport,
-        timeouts=timeouts,
-    ) as client:
-        table = await client.fetch_activity(start, end, koreai_records.RAW_FIELDS)
-        return table, client.stats
-
-
 VENDOR_SPECS: dict[str, VendorSpec] = {
     "cxengage": VendorSpec(
         name="cxengage",
-        tenant_variable="CXENGAGE_TENANT_ID",
+        title="CxEngage",
+        settings=CxEngageSettings,
         raw_fields=cxengage_records.RAW_FIELDS,
         model=cxengage_records.CxEngageRecord,
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
-        fetch=_fetch_cxengage,
+        read=CxEngageClient.fetch_intervals,
     ),
     "cxone": VendorSpec(
         name="cxone",
-        tenant_variable="CXONE_CLIENT_ID",
+        title="NICE CXone",
+        settings=CxOneSettings,
         raw_fields=cxone_records.RAW_FIELDS,
         model=cxone_records.CxOneRecord,
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
         events=cxone_records.EVENTS,
-        fetch=_fetch_cxone,
+        read=CxOneClient.fetch_history,
+        summary=SummaryReport(
+            fields=cxone_records.SUMMARY_FIELDS,
+            parsed_from=cxone_records.SUMMARY_PARSED_FROM,
+            model=cxone_records.CxOneSummaryInterval,
+            parse=cxone_records.parse_summary,
+            to_canonical=cxone_records.summary_to_canonical,
+            read=CxOneClient.fetch_summaries,
+        ),
     ),
     "koreai": VendorSpec(
         name="koreai",
-        tenant_variable="KOREAI_ACCOUNT_ID",
+        title="Kore.ai SmartAssist",
+        settings=KoreAiSettings,
         raw_fields=koreai_records.RAW_FIELDS,
         model=koreai_records.KoreAiEvent,
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
-        fetch=_fetch_koreai,
-        zone_variable="KOREAI_TIMEZONE",
+        read=KoreAiClient.fetch_activity,
     ),
 }
+
+
+async def through_client(
+    tenant: VendorSettings,
+    read: Callable[[Any], Awaitable[pa_arrow.Table]],
+    partition: str,
+    transport: Transport = None,
+    timeouts: Timeouts | None = None,
+) -> tuple[pa_arrow.Table, FetchStats]:
+    """`read(client)` with a client of the tenant's, and that client's fetch counters."""
+    client = tenant.client(partition=partition, transport=transport, timeouts=timeouts)
+    async with client:
+        return await read(client), client.stats
 
 
 def vendor_spec(vendor: str) -> VendorSpec:

@@ -13,16 +13,18 @@ import duckdb
 import pandas as pd
 import pytest
 
-from agentstate_etl.canonical import VENDORS
+from agentstate_etl.settings import DEFAULT_START_DATE
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.schedule import write_schedule_files
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
 from agentstate_etl.simulator.world import World
-from assets.resources import AgentStateSettings, CxEngageApi, CxOneApi, KoreAiApi
+from agentstate_etl.tenants import Tenant, environment_tenants
+from assets.partitions import daily_partitions
+from assets.resources import AgentStateSettings, resource_key, tenant_resource
 from assets.schedule_files import schedule_files
-from assets.vendor_assets import build_vendor_assets
-from assets.warehouse import warehouse
+from assets.vendor_assets import build_tenant_assets
+from assets.warehouse import build_warehouse_asset
 
 # A week around the US spring-forward (2026-03-08), "now" in the afternoon of the last day,
 # so the last partition is still in progress and some agents are logged in.
@@ -49,29 +51,26 @@ class Backfill:
             return con.sql(sql).to_arrow_table().to_pandas()
 
 
-def vendor_resources(env: dict[str, str], home: Path, **settings: object) -> dict[str, object]:
+PARTITIONS = daily_partitions(DEFAULT_START_DATE)
+WAREHOUSE_ASSET = build_warehouse_asset(PARTITIONS, [])
+
+
+def vendor_resources(
+    env: dict[str, str], home: Path, tenants: list[Tenant] | None = None, **settings: object
+) -> dict[str, object]:
+    """The settings resource and one resource per tenant (default: the tenants the §3
+    variables in `env` define), with the values found in `env`."""
     return {
         "agentstate": AgentStateSettings(home=str(home), now=SIM_NOW.isoformat(), **settings),
-        "cxengage_api": CxEngageApi(
-            base_url=env["CXENGAGE_BASE_URL"],
-            tenant_id=env["CXENGAGE_TENANT_ID"],
-            username=env["CXENGAGE_USERNAME"],
-            password=env["CXENGAGE_PASSWORD"],
-        ),
-        "cxone_api": CxOneApi(
-            base_url=env["CXONE_BASE_URL"],
-            token_url=env["CXONE_TOKEN_URL"],
-            client_id=env["CXONE_CLIENT_ID"],
-            client_secret=env["CXONE_CLIENT_SECRET"],
-        ),
-        "koreai_api": KoreAiApi(
-            base_url=env["KOREAI_BASE_URL"],
-            account_id=env["KOREAI_ACCOUNT_ID"],
-            client_id=env["KOREAI_CLIENT_ID"],
-            client_secret=env["KOREAI_CLIENT_SECRET"],
-            timezone=env["KOREAI_TIMEZONE"],
-        ),
+        **{
+            resource_key(t): tenant_resource(t, env)
+            for t in (environment_tenants(env) if tenants is None else tenants)
+        },
     }
+
+
+def tenant_assets(tenant: Tenant) -> list[dg.AssetsDefinition]:
+    return build_tenant_assets(tenant, PARTITIONS)
 
 
 def range_tags(days: list[date]) -> dict[str, str]:
@@ -82,11 +81,14 @@ def range_tags(days: list[date]) -> dict[str, str]:
 
 
 def build_warehouse_run(
-    backfill: Backfill, home: Path | None = None, **settings: object
+    backfill: Backfill,
+    home: Path | None = None,
+    tenants: list[Tenant] | None = None,
+    **settings: object,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [warehouse],
-        resources=vendor_resources(backfill.env, home or backfill.home, **settings),
+        [WAREHOUSE_ASSET],
+        resources=vendor_resources(backfill.env, home or backfill.home, tenants, **settings),
         instance=backfill.instance,
         tags=range_tags(DAYS),
         raise_on_error=False,
@@ -102,6 +104,7 @@ def faulty_simulator_config(agents: int = 12) -> SimConfig:
         now=SIM_NOW,
         koreai_timezone=DST_ZONE,
         faults=Faults.all(retry_after_s=0),
+        tenants=2,  # tenant 1 is what the single-tenant tests see; tenant 2 its neighbour
     )
 
 
@@ -131,9 +134,9 @@ def backfill(
     instance = dg.DagsterInstance.ephemeral()
     env = simulator.env()
     resources = vendor_resources(env, home)
-    for vendor in VENDORS:
+    for tenant in environment_tenants(env):
         result = dg.materialize(
-            build_vendor_assets(vendor),
+            tenant_assets(tenant),
             resources=resources,
             instance=instance,
             tags=range_tags(DAYS),

@@ -12,8 +12,15 @@ import pytest
 
 from agentstate_etl import lake, marts
 from agentstate_etl.marts import MART_TABLES
-from assets.vendor_assets import build_vendor_assets
-from tests.e2e.conftest import DAYS, Backfill, build_warehouse_run, range_tags, vendor_resources
+from agentstate_etl.tenants import environment_tenants
+from tests.e2e.conftest import (
+    DAYS,
+    Backfill,
+    build_warehouse_run,
+    range_tags,
+    tenant_assets,
+    vendor_resources,
+)
 
 
 def tables(path: Path) -> dict[str, list[tuple]]:
@@ -87,7 +94,8 @@ def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
         return real_write(table, where, **kwargs)
 
     monkeypatch.setattr(pq, "write_table", fail_second_write)
-    raw_asset = build_vendor_assets("cxone")[0]
+    (cxone,) = [t for t in environment_tenants(backfill.env) if t.vendor == "cxone"]
+    raw_asset = tenant_assets(cxone)[0]
     resources = vendor_resources(backfill.env, copy_of)
     result = dg.materialize(
         [raw_asset],
@@ -106,9 +114,9 @@ def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
     monkeypatch.undo()
 
     # A re-run of the whole range gives exactly what one clean run gave.
-    for vendor in ("cxone",):
+    for tenant in (cxone,):
         assert dg.materialize(
-            build_vendor_assets(vendor),
+            tenant_assets(tenant),
             resources=resources,
             instance=backfill.instance,
             tags=range_tags(DAYS),

@@ -9,11 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
-from agentstate_etl.settings import VENDOR_VARIABLES
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.vendors.registry import VENDOR_SPECS
 from tests.e2e.conftest import DAYS, SIM_NOW
 
-ALL_VARIABLES = [name for names in VENDOR_VARIABLES.values() for name in names]
+VARIABLES = {
+    vendor: [v.env for v in spec.settings.variables().values()]
+    for vendor, spec in VENDOR_SPECS.items()
+}
+ALL_VARIABLES = [name for names in VARIABLES.values() for name in names]
 
 
 @pytest.fixture
@@ -23,7 +27,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")
     monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
-    for name in ALL_VARIABLES:
+    for name in [*ALL_VARIABLES, "AGENTSTATE_TENANTS"]:
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -38,7 +42,7 @@ def test_missing_vendor_variables_are_named_before_anything_runs(home: Path) -> 
         "backfill", "--vendor", "cxone", "--start", "2026-03-06", "--end", "2026-03-07"
     )
     assert code == 1
-    for name in VENDOR_VARIABLES["cxone"]:
+    for name in VARIABLES["cxone"]:
         assert name in output
     assert not (home / "dagster").exists() or not list((home / "dagster").rglob("*.db"))
 
@@ -66,7 +70,7 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
     assert (home / "data" / "warehouse.duckdb").exists()
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
-    assert len(runs) == 4  # one single run per vendor for the whole range, then the warehouse
+    assert len(runs) == 4  # one single run per vendor tenant for the whole range, then the marts
     assert all(r.is_success for r in runs)
     for secret in ("sim-pass", "sim-secret", "sim-kore-secret"):
         assert secret not in output
@@ -88,5 +92,5 @@ def test_failed_partitions_are_named_and_exit_non_zero(
         DAYS[2].isoformat(),
     )
     assert code == 1
-    assert f"partition {DAYS[0]}" in output and f"partition {DAYS[1]}" in output
+    assert f"koreai/acct-sim {DAYS[0]}: " in output and f"koreai/acct-sim {DAYS[1]}: " in output
     assert "AGENTSTATE_MAX_QUARANTINE_RATE" in output

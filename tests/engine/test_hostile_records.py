@@ -15,7 +15,8 @@ import pytest
 from agentstate_etl import lake
 from agentstate_etl.errors import ValidationError
 from agentstate_etl.pipeline import land_intervals, land_raw
-from agentstate_etl.settings import Settings
+from agentstate_etl.settings import Settings, VendorSettings
+from agentstate_etl.tenants import environment_tenants
 
 DAY = date(2026, 3, 8)  # fetched window: [2026-03-07T12:00Z, 2026-03-09T00:00Z)
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -41,6 +42,12 @@ CONFIG = {
         "KOREAI_TIMEZONE": "UTC",
     },
 }
+
+
+def tenant_of(vendor: str) -> VendorSettings:
+    """The vendor's one tenant, as the §3 variables in CONFIG define it."""
+    (tenant,) = [t for t in environment_tenants(CONFIG[vendor]) if t.vendor == vendor]
+    return tenant.resolve(CONFIG[vendor])
 
 
 def settings(home: Path, max_quarantine_rate: float = 1.0) -> Settings:
@@ -134,7 +141,7 @@ OUTSIDE: dict[str, tuple[list[dict], Callable[[dict], str]]] = {
 def test_records_outside_the_fetched_window_are_quarantined(vendor: str, tmp_path: Path) -> None:
     records, name = OUTSIDE[vendor]
     home = settings(tmp_path)
-    landing = land_raw(vendor, DAY, home, CONFIG[vendor], transport=vendor_serving(records))
+    landing = land_raw(tenant_of(vendor), DAY, home, transport=vendor_serving(records))
     assert (landing.fetched, landing.valid, landing.quarantined) == (6, 2, 4)
     assert landing.quarantine_reasons == {"outside_window": 4}
     quarantined = quarantine_of(home, landing.key)
@@ -149,7 +156,7 @@ def test_records_outside_the_fetched_window_are_quarantined(vendor: str, tmp_pat
 def test_a_1970_open_interval_gives_no_carried_in_time(tmp_path: Path) -> None:
     records, _ = OUTSIDE["cxengage"]
     home = settings(tmp_path)
-    landing = land_raw("cxengage", DAY, home, CONFIG["cxengage"], transport=vendor_serving(records))
+    landing = land_raw(tenant_of("cxengage"), DAY, home, transport=vendor_serving(records))
     land_intervals(landing.key, home)
     intervals = home.lake.read(lake.INTERVALS, landing.key).to_pylist()
     assert "a-epoch" not in {row["agent_id"] for row in intervals}
@@ -163,7 +170,7 @@ def test_conflicting_versions_of_an_event_id_are_quarantined_and_the_last_is_lan
     other = interval("e-2", "2026-03-08T10:00:00.000Z", "2026-03-08T10:05:00.000Z")
     records = [first, first, other, closed, other]  # e-1 twice as is, then changed
     home = settings(tmp_path)
-    landing = land_raw("cxengage", DAY, home, CONFIG["cxengage"], transport=vendor_serving(records))
+    landing = land_raw(tenant_of("cxengage"), DAY, home, transport=vendor_serving(records))
     assert landing.fetch_stats["duplicates_dropped"] == 2  # exact repeats still count once
     assert landing.fetch_stats["conflicting_duplicates"] == 1
     assert landing.quarantine_reasons == {"conflicting_duplicate": 2}
@@ -187,10 +194,9 @@ def test_a_quarantine_rate_failure_quotes_a_short_sample(tmp_path: Path) -> None
     ]
     with pytest.raises(ValidationError) as caught:
         land_raw(
-            "cxengage",
+            tenant_of("cxengage"),
             DAY,
             settings(tmp_path, max_quarantine_rate=0.01),
-            CONFIG["cxengage"],
             transport=vendor_serving(records),
         )
     message = str(caught.value)

@@ -1,0 +1,50 @@
+"""A Kore.ai SmartAssist tenant's settings: base URL, account (the tenant), JWT app credentials
+and the zone its `EventTime` is written in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx
+
+from agentstate_etl.http import Timeouts
+from agentstate_etl.settings import Secret, VendorSettings, http_url, iana_zone, setting
+from agentstate_etl.vendors.koreai.client import KoreAiClient
+
+
+@dataclass(frozen=True)
+class KoreAiSettings(VendorSettings):
+    vendor: ClassVar[str] = "koreai"
+    tenant_field: ClassVar[str] = "account_id"
+
+    base_url: str = setting("KOREAI_BASE_URL", check=http_url)
+    account_id: str = setting("KOREAI_ACCOUNT_ID")
+    client_id: str = setting("KOREAI_CLIENT_ID", credential=True)
+    client_secret: Secret = setting("KOREAI_CLIENT_SECRET", credential=True)
+    timezone: str = setting("KOREAI_TIMEZONE", default="UTC", check=iana_zone)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.account_id
+
+    @property
+    def zone(self) -> str:
+        return self.timezone
+
+    def client(
+        self,
+        *,
+        partition: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> KoreAiClient:
+        return KoreAiClient(
+            self.base_url,
+            self.account_id,
+            self.client_id,
+            self.client_secret.reveal(),
+            partition=partition,
+            transport=transport,
+            timeouts=timeouts,
+        )

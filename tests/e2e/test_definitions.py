@@ -1,0 +1,67 @@
+"""The code location: built from the configuration when it loads, one set of assets, one
+resource and one job per tenant, schedules that launch one run per tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from agentstate_etl.config import load_config
+from agentstate_etl.vendors.registry import VENDOR_SPECS
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tenants.toml"
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-02-01")
+    for spec in VENDOR_SPECS.values():
+        for variable in spec.settings.variables().values():
+            monkeypatch.delenv(variable.env, raising=False)
+    monkeypatch.delenv("AGENTSTATE_TENANTS", raising=False)
+
+
+def test_the_code_location_loads_while_vendor_variables_are_unset(clean_env: None) -> None:
+    from assets.definitions import defs
+
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)
+    graph = definitions.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert "cxengage/default/raw_records" in keys and "cxone/default/status_summary" in keys
+    assert definitions.resolve_job_def("koreai_default_daily") is not None
+    node = graph.get(dg.AssetKey(["cxone", "default", "raw_records"]))
+    assert node.partitions_def.start.date().isoformat() == "2026-02-01"  # type: ignore[union-attr]
+    resource = definitions.resources["cxone_default"]
+    assert isinstance(resource.client_secret, dg.EnvVar)  # type: ignore[attr-defined]
+
+
+def test_schedules_launch_one_run_per_tenant_tagged_with_it(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTSTATE_TENANTS", str(EXAMPLE))
+    from assets.definitions import build_definitions
+
+    config = load_config()
+    definitions = build_definitions(config)
+    dg.Definitions.validate_loadable(definitions)
+    schedule = definitions.resolve_schedule_def("settled_daily")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 3, 8, 2, 30, tzinfo=UTC),
+            repository_def=definitions.get_repository_def(),
+        )
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert len(requests) == len(config.tenants) == 4
+    for request, tenant in zip(requests, config.tenants, strict=True):
+        assert request.partition_key == "2026-03-07"
+        assert request.tags["agentstate/vendor"] == tenant.vendor
+        assert request.tags["agentstate/tenant"] == tenant.slug
+        assert request.tags["agentstate/source"] == "schedule:settled_daily"
+        assert {key.path[1] for key in request.asset_selection or []} == {tenant.slug}

@@ -1,0 +1,179 @@
+"""Typed vendor settings and the tenants file: declared once, checked at once, secrets never shown."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from agentstate_etl.config import Config, resolve_all
+from agentstate_etl.errors import ConfigError
+from agentstate_etl.settings import Secret, Settings
+from agentstate_etl.tenants import (
+    DEFAULT_SLUG,
+    environment_tenants,
+    read_tenants_file,
+    slug_of,
+    tenants_toml,
+)
+from agentstate_etl.vendors.cxone.client import CxOneClient
+from agentstate_etl.vendors.registry import VENDOR_SPECS
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tenants.toml"
+SECRET = "s3cr3t-Value!"
+
+CXONE = """
+[[tenants]]
+vendor = "cxone"
+tenant_id = "bu-emea"
+base_url = "https://api.example.com"
+token_url = "https://auth.example.com/token"
+credentials = {{ client_secret = "{name}" }}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tenants.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_documented_example_is_a_valid_tenants_file() -> None:
+    tenants = read_tenants_file(EXAMPLE)
+    assert [t.vendor for t in tenants] == ["cxengage", "cxengage", "cxone", "koreai"]
+    assert [t.slug for t in tenants] == ["eu", "us", "bu_emea_client", "north_america"]
+    assert tenants[3].values["timezone"] == "America/New_York"
+    assert tenants[2].variables == {"client_secret": "CXONE_EMEA_CLIENT_SECRET"}
+
+
+def test_a_written_tenants_file_reads_back_the_same(tmp_path: Path) -> None:
+    tenants = read_tenants_file(EXAMPLE)
+    again = read_tenants_file(write(tmp_path, tenants_toml(tenants)))
+    assert [dataclasses.replace(t, origin="") for t in again] == [
+        dataclasses.replace(t, origin="") for t in tenants
+    ]
+
+
+@pytest.mark.parametrize("value", [SECRET, "sk_live_abc", "hunter2", "two words"])
+def test_a_secret_where_a_variable_name_belongs_is_refused_and_not_shown(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ConfigError, match="NAME of an environment variable") as error:
+        read_tenants_file(write(tmp_path, CXONE.format(name=value)))
+    assert value not in str(error.value)
+    assert "client_secret" in str(error.value)
+
+
+def test_a_secret_under_an_unknown_key_is_refused_and_not_shown(tmp_path: Path) -> None:
+    text = CXONE.format(name="CXONE_EMEA_SECRET") + f'client_secret = "{SECRET}"\n'
+    with pytest.raises(ConfigError, match="unknown key.*client_secret") as error:
+        read_tenants_file(write(tmp_path, text))
+    assert SECRET not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('"cxone"', '"genesys"'), "vendor must be one of"),
+        (lambda t: t.replace('tenant_id = "bu-emea"\n', ""), "tenant_id must be"),
+        (lambda t: t.replace('token_url = "https://auth.example.com/token"\n', ""), "token_url"),
+        (lambda t: t.replace("https://api.example.com", "api.example.com"), "base_url"),
+        (lambda t: t.replace("credentials = { client_secret", "credentials = { secret"), "exactly"),
+        (lambda t: t + '\n[other]\nx = "y"\n', "nothing else"),
+        (lambda t: t.replace("[[tenants]]", '[[tenants]]\nname = "EMEA"'), "name must be"),
+        (lambda t: t.replace("= {", "= ["), "not valid TOML"),
+    ],
+)
+def test_an_invalid_tenants_file_names_what_is_wrong(
+    tmp_path: Path, edit: object, message: str
+) -> None:
+    text = edit(CXONE.format(name="CXONE_EMEA_SECRET"))  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=message):
+        read_tenants_file(write(tmp_path, text))
+
+
+def test_an_invalid_koreai_timezone_in_a_tenants_file_fails_when_read(tmp_path: Path) -> None:
+    text = (
+        '[[tenants]]\nvendor = "koreai"\ntenant_id = "acct"\nbase_url = "https://k.example"\n'
+        'timezone = "Mars/Olympus"\n'
+        'credentials = { client_id = "K_ID", client_secret = "K_SECRET" }\n'
+    )
+    with pytest.raises(ConfigError, match="koreai/acct timezone.*Mars/Olympus"):
+        read_tenants_file(write(tmp_path, text))
+
+
+def test_two_tenants_of_a_vendor_need_their_own_ids_and_names(tmp_path: Path) -> None:
+    one = CXONE.format(name="A_SECRET")
+    with pytest.raises(ConfigError, match="same tenant"):
+        read_tenants_file(write(tmp_path, one + one.replace("A_SECRET", "B_SECRET")))
+    clash = one + one.replace("bu-emea", "bu_emea").replace("A_SECRET", "B_SECRET")
+    with pytest.raises(ConfigError, match="share the name 'bu_emea'"):
+        read_tenants_file(write(tmp_path, clash))
+
+
+def test_a_missing_tenants_file_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="AGENTSTATE_TENANTS names .*cannot be read"):
+        read_tenants_file(tmp_path / "nope.toml")
+
+
+def test_slugs_are_dagster_names() -> None:
+    assert slug_of("Tenant-B.eu") == "tenant_b_eu"
+    assert slug_of("5f7e9a") == "t_5f7e9a"
+
+
+def test_settings_never_print_their_secrets_and_build_the_vendor_client(tmp_path: Path) -> None:
+    (tenant,) = read_tenants_file(write(tmp_path, CXONE.format(name="CXONE_EMEA_SECRET")))
+    settings = tenant.resolve({"CXONE_EMEA_SECRET": SECRET})
+    assert settings.tenant_id == "bu-emea"
+    assert isinstance(settings.client_secret, Secret)  # type: ignore[attr-defined]
+    for text in (repr(settings), str(settings), f"{settings}", str(vars(settings))):
+        assert SECRET not in text
+    assert settings.client_secret.reveal() == SECRET  # type: ignore[attr-defined]
+    client = settings.client(partition="cxone/bu-emea/2026-03-06")
+    assert isinstance(client, CxOneClient)
+
+
+def test_the_environment_defines_one_tenant_per_vendor_from_the_spec_variables() -> None:
+    tenants = environment_tenants({"KOREAI_TIMEZONE": "America/New_York"})
+    assert [(t.vendor, t.slug) for t in tenants] == [
+        (vendor, DEFAULT_SLUG) for vendor in VENDOR_SPECS
+    ]
+    koreai = tenants[2]
+    assert koreai.values == {"timezone": "America/New_York"}
+    assert koreai.variables == {
+        "base_url": "KOREAI_BASE_URL",
+        "account_id": "KOREAI_ACCOUNT_ID",
+        "client_id": "KOREAI_CLIENT_ID",
+        "client_secret": "KOREAI_CLIENT_SECRET",
+    }
+
+
+def test_every_missing_and_invalid_variable_of_every_tenant_is_named_at_once() -> None:
+    tenants = environment_tenants({})
+    environ = {"CXENGAGE_BASE_URL": "not a url", "CXONE_CLIENT_ID": "c"}
+    with pytest.raises(ConfigError) as error:
+        resolve_all(tenants, environ)
+    message = str(error.value)
+    for name in [
+        "CXENGAGE_TENANT_ID",
+        "CXENGAGE_PASSWORD",
+        "CXONE_BASE_URL",
+        "CXONE_CLIENT_SECRET",
+        "KOREAI_ACCOUNT_ID",
+        "KOREAI_CLIENT_SECRET",
+    ]:
+        assert name in message
+    complete = {"CXENGAGE_TENANT_ID": "t", "CXENGAGE_USERNAME": "u", "CXENGAGE_PASSWORD": "p"}
+    with pytest.raises(ConfigError, match="CXENGAGE_BASE_URL must be an absolute http"):
+        tenants[0].resolve({**environ, **complete})
+
+
+def test_an_unknown_tenant_is_refused_with_the_configured_ones() -> None:
+    config = Config(settings=Settings.from_env(), tenants=tuple(read_tenants_file(EXAMPLE)))
+    assert [t.slug for t in config.select(["cxengage"], "us")] == ["us"]
+    assert [
+        t.slug for t in config.select(["cxengage"], "c3a1e5d2-0000-4000-8000-000000000001")
+    ] == ["eu"]
+    with pytest.raises(ConfigError, match="no tenant 'asia'.*cxengage/c3a1.*name eu.*name us"):
+        config.select(["cxengage"], "asia")
