@@ -62,6 +62,7 @@ def _run(
     end: str,
     tenant: str | None = None,
     source: str = "cli-backfill",
+    verbose: bool = False,
 ) -> int:
     from assets.runner import run_backfill
 
@@ -73,7 +74,10 @@ def _run(
         tenant=tenant,
         progress=typer.echo,
         source=source,
+        verbose=verbose,
     )
+    for line in report.warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW)
     for what, why in report.failures.items():
         typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
     return 0 if report.ok else 1
@@ -88,13 +92,14 @@ def backfill(
         str | None,
         typer.Option(help="only this tenant (its tenant_id or name); default: every tenant"),
     ] = None,
+    verbose: Annotated[bool, typer.Option(help="show Dagster's logs and stack traces")] = False,
 ) -> None:
     """Materialize the daily partitions [start, end) through Dagster, then rebuild the marts."""
     vendors = list(VENDORS) if vendor == "all" else [vendor]
     try:
         if vendor != "all" and vendor not in VENDORS:
             _fail(f"--vendor must be one of {', '.join(VENDORS)} or all, got {vendor!r}")
-        code = _run(load_config(), vendors, start, end, tenant)
+        code = _run(load_config(), vendors, start, end, tenant, verbose=verbose)
     except AgentStateError as exc:
         _fail(str(exc))
     raise typer.Exit(code=code)

@@ -35,7 +35,15 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 HOST_TAG, PID_TAG = "agentstate/host", "agentstate/pid"
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def console(level: str) -> dict[str, object]:
+    """Run config for Dagster's console logger: the CLI shows its own summary lines, and
+    Dagster's (with their stack traces) only with --verbose."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+QUIET = console("CRITICAL")
 
 
 @dataclass
@@ -43,21 +51,46 @@ class BackfillReport:
     days: list[date]
     run_ids: dict[str, str] = field(default_factory=dict)  # "vendor/tenant" or "warehouse"
     failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # checks that warned, one line each
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
 
-def backfill_days(start: date, end: date, first: date) -> list[date]:
-    """The UTC days of `[start, end)`, checked against the partitions that exist from `first`."""
+def backfill_days(start: date, end: date, first: date, today: date) -> list[date]:
+    """The UTC days of `[start, end)`, checked against the partitions that exist: from `first`
+    through `today` (today's partition is the intraday one), before anything runs."""
     if end <= start:
         raise ConfigError(f"--end ({end}) must be after --start ({start}); --end is exclusive")
     if start < first:
         raise ConfigError(
             f"--start {start} is before the first partition {first} (AGENTSTATE_START_DATE)"
         )
+    if end > today + timedelta(days=1):
+        raise ConfigError(
+            f"--end {end} is in the future: the last partition is today, {today} (UTC), so "
+            f"--end can be at most {today + timedelta(days=1)} (it is exclusive)"
+        )
     return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def _warnings(result: RunResult) -> list[str]:
+    """One line per warning check that did not pass in the run (quarantined records, UNKNOWN
+    states, agents without a summary, reconciliation flags, ...), with its figures."""
+    lines = []
+    for event in result.all_events:
+        evaluation = event.event_specific_data
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
+            continue
+        figures = ", ".join(
+            f"{key} {value.value}"
+            for key, value in evaluation.metadata.items()
+            if isinstance(value.value, int | float) and not isinstance(value.value, bool)
+        )
+        asset = "/".join(evaluation.asset_key.path)
+        lines.append(f"{asset} {evaluation.check_name}" + (f": {figures}" if figures else ""))
+    return list(dict.fromkeys(lines))
 
 
 RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
@@ -138,6 +171,7 @@ def execute(
     instance: dg.DagsterInstance,
     tags: dict[str, str] | None = None,
     without: dg.AssetKey | None = None,
+    run_config: dict[str, object] = QUIET,
 ) -> RunResult:
     """Run a job (less the asset `without`) in this process, or through the deployment's
     executor (steps on workers)."""
@@ -147,7 +181,7 @@ def execute(
         return job_def.execute_in_process(
             instance=instance,
             tags=tags,
-            run_config=QUIET,
+            run_config=run_config,
             raise_on_error=False,
             asset_selection=selection,
         )
@@ -155,7 +189,7 @@ def execute(
     return dg.execute_job(
         job,
         instance,
-        run_config=QUIET,
+        run_config=run_config,
         tags=tags,
         raise_on_error=False,
         asset_selection=selection,
@@ -170,11 +204,13 @@ def run_backfill(
     tenant: str | None = None,
     progress: Callable[[str], None] = print,
     source: str = "cli-backfill",
+    verbose: bool = False,
 ) -> BackfillReport:
     """Materialize `[start, end)` for every tenant of `vendors` (or the one named), then
     rebuild the marts. Every missing or invalid variable of every tenant fails at once."""
     settings = config.settings
-    days = backfill_days(start, end, settings.start_date)
+    days = backfill_days(start, end, settings.start_date, settings.now().date())
+    logs = console("INFO") if verbose else QUIET
     tenants = config.select(vendors, tenant)
     resolved = resolve_all(tenants)
     from assets.definitions import build_definitions
@@ -197,12 +233,13 @@ def run_backfill(
             "agentstate/tenant_id": settings_of.tenant_id,
         }
         try:  # the marts follow once, for every tenant, in the warehouse run below
-            result = execute(definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE)
+            result = execute(definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE, logs)
         except (AgentStateError, dg.DagsterError) as exc:  # one tenant never stops the others
             report.failures[label] = f"{label}: {exc}"
             progress(f"{label}: FAILED before its run started")
             continue
         report.run_ids[label] = result.run_id
+        report.warnings += [f"{label}: {line}" for line in _warnings(result)]
         if result.success:
             progress(f"{label}: ok (run {result.run_id[:8]})")
         else:
@@ -211,7 +248,9 @@ def run_backfill(
     pending = schedules.pending(settings)
     if pending:  # landing them also brings the adherence marts of their days up to date
         progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")
-        result = execute(definitions, "schedule_files_job", instance, {**span, SOURCE_TAG: source})
+        result = execute(
+            definitions, "schedule_files_job", instance, {**span, SOURCE_TAG: source}, None, logs
+        )
         report.run_ids["schedules"] = result.run_id
         if result.success:
             progress(f"schedules: ok (run {result.run_id[:8]})")
@@ -228,8 +267,10 @@ def run_backfill(
         WAREHOUSE_JOB,
         instance,
         {**span, SOURCE_TAG: source, VENDORS_TAG: ",".join(chosen_vendors)},
+        run_config=logs,
     )
     report.run_ids["warehouse"] = result.run_id
+    report.warnings += [f"warehouse: {line}" for line in _warnings(result)]
     if result.success:
         progress(f"warehouse: ok ({settings.warehouse})")
     else:

@@ -56,6 +56,13 @@ def test_bad_range_is_a_clear_error(home: Path) -> None:
         "backfill", "--vendor", "all", "--start", "2025-12-01", "--end", "2026-03-07"
     )
     assert code == 1 and "AGENTSTATE_START_DATE" in output
+    # AGENTSTATE_NOW is 2026-03-10: today's partition is the last one, so --end <= 03-11
+    code, output = run(
+        "backfill", "--vendor", "all", "--start", "2026-03-09", "--end", "2026-03-12"
+    )
+    assert code == 1 and "--end 2026-03-12 is in the future" in output
+    assert "at most 2026-03-11" in output
+    assert not (home / "dagster").exists() or not list((home / "dagster").rglob("*.db"))
 
 
 def test_backfill_all_vendors_records_runs_in_dagster_home(
@@ -74,6 +81,17 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
     assert all(r.is_success for r in runs)
     for secret in ("sim-pass", "sim-secret", "sim-kore-secret"):
         assert secret not in output
+    # what a person reads: one line per warning, with its figures, and no stack traces
+    lines = output.splitlines()
+    assert (
+        "warning: cxone/sim-client: cxone/default/raw_records records_valid: quarantined "
+        in "\n".join(lines)
+    )
+    assert any(
+        line.startswith("warning: warehouse: warehouse reconciliation_flags: offending_rows ")
+        for line in lines
+    )
+    assert "Traceback" not in output
 
 
 def test_failed_partitions_are_named_and_exit_non_zero(
@@ -94,3 +112,4 @@ def test_failed_partitions_are_named_and_exit_non_zero(
     assert code == 1
     assert f"koreai/acct-sim {DAYS[0]}: " in output and f"koreai/acct-sim {DAYS[1]}: " in output
     assert "AGENTSTATE_MAX_QUARANTINE_RATE" in output
+    assert "Traceback" not in output  # the causes, not Dagster's logs (those with --verbose)
