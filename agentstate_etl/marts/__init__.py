@@ -147,18 +147,6 @@ def view_tables() -> list[str]:
     return list(PUBLISHED)
 
 
-def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection over the current marts (the product's own reader)."""
-    store = mart_store(settings)
-    if store.current_generation() is None:
-        raise FileNotFoundError(
-            f"the warehouse at {settings.warehouse} has not been built yet; run agentstate backfill"
-        )
-    con = catalog.connect(store.current, view_tables())
-    con.execute(f"SET TimeZone = '{settings.report_tz}'")  # validated IANA name
-    return con
-
-
 def _tenants(lk: Lake, vendor: str) -> list[str]:
     return lk.tenants(lake.INTERVALS, vendor) if vendor else []
 
@@ -194,11 +182,10 @@ def _completeness(lk: Lake, vendor: str, tenants: list[str], plan: DayPlan, zone
 
 
 def _compute_slice(
-    settings: Settings, store: MartStore, vendor: str, tenants: list[str], plan: DayPlan
+    settings: Settings, spill: Path, vendor: str, tenants: list[str], plan: DayPlan
 ) -> duckdb.DuckDBPyConnection:
     """Every mart of SPEC §6 over the partitions the slice reads (more days than it owns)."""
     lk = settings.lake
-    spill = store.spill_dir()
     con = duckdb.connect(config={"temp_directory": str(spill)})
     con.execute(f"SET TimeZone = '{settings.report_tz}'")  # validated IANA name
     con.execute(f"SET memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")  # DuckDB spills beyond this
@@ -284,10 +271,10 @@ def update_warehouse(
     ]
     store = mart_store(settings)
     build = WarehouseBuild(path=settings.warehouse, partitions=len(touched))
-    with store.writer(PUBLISHED, rebuild) as generation:
+    with store.writer(PUBLISHED, rebuild) as generation, store.spill_dir() as spill:
         # with nothing to compute, one empty slice still writes every table's schema file
         for number, (vendor, plan) in enumerate(slices or [("", DayPlan((), (), ()))]):
-            con = _compute_slice(settings, store, vendor, _tenants(lk, vendor), plan)
+            con = _compute_slice(settings, spill, vendor, _tenants(lk, vendor), plan)
             try:
                 staging = generation.path / f".staging-{number}"
                 for table, (_, kind) in PUBLISHED.items():

@@ -1,9 +1,10 @@
 """Which days a warehouse update recomputes, and which lake partitions it must read for them.
 
 A UTC partition touches the report-zone days it overlaps (one, or two when the zone is not
-UTC), and the day before each of them: a schedule segment starts on its report day but may
-run past midnight, and an exception is measured whole and owned by the day it starts, so a
-report day's adherence reads the next day's partitions too. Pure functions, so the day
+UTC), and the days either side: a schedule segment starts on its report day but may run past
+midnight, and an exception is measured whole and owned by the day it starts, so a report day's
+adherence reads the partitions of the day before (a span may start there) and after (its own
+spans may run on there). Pure functions, so the day
 algebra is tested on its own (a DST day has 23 or 25 hours).
 """
 
@@ -40,13 +41,15 @@ def utc_days_of(report_day: date, zone: ZoneInfo) -> list[date]:
 def affected_report_days(utc_day: date, zone: ZoneInfo) -> list[date]:
     """The report days whose marts change when UTC partition `utc_day` changes."""
     touched = report_days_of(utc_day, zone)
-    return sorted({d for day in touched for d in (day - timedelta(days=1), day)})
+    return sorted({d + timedelta(days=k) for d in touched for k in (-1, 0, 1)})
 
 
 def needed_utc_days(report_day: date, zone: ZoneInfo) -> list[date]:
-    """The UTC partitions a report day's marts are computed from (its own and the next day's)."""
+    """The UTC partitions a report day's marts are computed from: its own, the previous day's
+    (whose segments run into it, and whose spans may carry on past midnight) and the next
+    day's (where its own segments and spans run on)."""
     return sorted(
-        set(utc_days_of(report_day, zone)) | set(utc_days_of(report_day + timedelta(days=1), zone))
+        {d for k in (-1, 0, 1) for d in utc_days_of(report_day + timedelta(days=k), zone)}
     )
 
 

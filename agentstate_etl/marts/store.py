@@ -142,8 +142,12 @@ class MartStore:
                 raise
             self._flip(generation.path)
 
-    def spill_dir(self) -> Path:
-        """A private folder for DuckDB to spill into; removed by the next writer if left over."""
+    @contextmanager
+    def spill_dir(self) -> Iterator[Path]:
+        """A private folder for DuckDB to spill into, removed after (or by the next writer)."""
         path = self.root / f".spill-{uuid.uuid4().hex}"
         path.mkdir(parents=True)
-        return path
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
