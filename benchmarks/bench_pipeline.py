@@ -5,6 +5,10 @@
     .venv/bin/python benchmarks/bench_pipeline.py --quick    # 100 agents, 2 days: a smoke run
     .venv/bin/python benchmarks/bench_pipeline.py --write    # also write benchmarks/RESULTS.md
     .venv/bin/python benchmarks/bench_pipeline.py --only agentstate-cxengage --profile /tmp/prof
+    .venv/bin/python benchmarks/bench_pipeline.py --only startup --profile /tmp/prof  # phases
+
+The scaling rows (history-*, backfill-*, startup*) run `agentstate backfill` as a new process,
+beside the same work in the engine alone (`-no-cli-no-dagster`); see benchmarks/README.md.
 
 One simulator process (no faults) serves every row; each row is measured in a fresh
 subprocess, so its peak RSS is its own. Every agentstate day fetches what a partition fetches:
