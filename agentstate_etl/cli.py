@@ -1,7 +1,8 @@
 """The `agentstate` command: demo, backfill, simulate, ui.
 
-Dagster is imported only inside the commands that run it, so the engine stays importable
-without it.
+Heavy modules (Dagster, pandas, DuckDB, plotly) are imported inside the commands that use
+them: every command pays this module's imports at start-up, so the engine stays importable
+without Dagster and `agentstate export` does not load what `agentstate demo` needs.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.config import Config, load_config
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
-from agentstate_etl.marts.checks import run_check
-from agentstate_etl.marts.reports import run_report
 from agentstate_etl.settings import Settings, parse_day
 from agentstate_etl.simulator.cli import simulate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Contact-center agent-state history from vendor APIs into DuckDB marts.",
@@ -45,6 +46,8 @@ def _fail(message: str) -> None:
 
 
 def _print_frame(title: str, frame: pd.DataFrame, limit: int = 40) -> None:
+    import pandas as pd
+
     typer.secho(f"\n{title}", bold=True)
     if frame.empty:
         typer.echo("  (none)")
@@ -114,6 +117,8 @@ def demo(
     seed: int = 7,
 ) -> None:
     """Start the simulator, backfill every vendor tenant through Dagster, build and show the marts."""
+    from agentstate_etl.marts.checks import run_check
+    from agentstate_etl.marts.reports import run_report
     from agentstate_etl.simulator.config import Faults, SimConfig
     from agentstate_etl.simulator.schedule import write_schedule_files
     from agentstate_etl.simulator.server import SimulatorServer

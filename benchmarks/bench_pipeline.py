@@ -5,6 +5,10 @@
     .venv/bin/python benchmarks/bench_pipeline.py --quick    # 100 agents, 2 days: a smoke run
     .venv/bin/python benchmarks/bench_pipeline.py --write    # also write benchmarks/RESULTS.md
     .venv/bin/python benchmarks/bench_pipeline.py --only agentstate-cxengage --profile /tmp/prof
+    .venv/bin/python benchmarks/bench_pipeline.py --only startup --profile /tmp/prof  # phases
+
+The scaling rows (history-*, backfill-*, startup*) run `agentstate backfill` as a new process,
+beside the same work in the engine alone (`-no-cli-no-dagster`); see benchmarks/README.md.
 
 One simulator process (no faults) serves every row; each row is measured in a fresh
 subprocess, so its peak RSS is its own. Every agentstate day fetches what a partition fetches:
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +60,9 @@ class Job:
     home: str
     hours: int = 0  # dlt and naive: a window of this many hours from `first`
     profile: str = ""  # a directory: run under pyinstrument and write <name>.txt/.html there
+    agents: int = 0  # land-history: agents of the simulators it starts
+    template: str = ""  # a prepared AGENTSTATE_HOME the row starts from (see start_from)
+    vs: str = "ceiling"  # the row whose records/s the "x ceiling" column divides by
 
     def day_list(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range(self.days)]
@@ -86,6 +94,14 @@ async def _ceiling(job: Job) -> int:
             )
             records += len(first["results"]) + sum(rest)
     return records
+
+
+def cxengage_tenant() -> Any:
+    """The one CxEngage tenant the environment's variables define (the simulator's)."""
+    from agentstate_etl.config import load_config
+
+    (tenant,) = load_config().of_vendor("cxengage")
+    return tenant.resolve()
 
 
 def _engine(job: Job, vendor: str) -> int:
@@ -224,6 +240,49 @@ def _through_dagster(job: Job) -> int:
     return _landed_records(config.settings, "cxengage")
 
 
+def _engine_update(job: Job) -> int:
+    """What `agentstate backfill` computes, without its process start-up and without Dagster:
+    `run_partition` per day, then the warehouse updated for those days only."""
+    from agentstate_etl import pipeline
+    from agentstate_etl.marts import update_warehouse
+    from agentstate_etl.settings import Settings
+
+    settings = Settings.from_env()
+    tenant = cxengage_tenant()
+    records, keys = 0, []
+    for day in job.day_list():
+        raw, _, _ = pipeline.run_partition(tenant, day, settings)
+        records += raw.fetched
+        keys.append(raw.key)
+    update_warehouse(settings, keys)
+    return records
+
+
+HISTORY_CHUNK_DAYS = 10  # a 1,000-agent world holds ~180 MiB per simulated day
+
+
+def _land_history(job: Job) -> int:
+    """The untimed set-up of `history-60d`: `job.days` days of `job.agents` agents landed
+    through the engine, then one warehouse update. Each chunk of days comes from its own
+    simulator process, so no simulator holds 60 days at once (~11 GiB for 1,000 agents)."""
+    from agentstate_etl import pipeline
+    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.settings import Settings
+
+    days, records = job.day_list(), 0
+    for index in range(0, len(days), HISTORY_CHUNK_DAYS):
+        chunk = days[index : index + HISTORY_CHUNK_DAYS]
+        now = just_after(chunk[-1])
+        with SimulatorProcess(simulator_args(job.agents, chunk[0], now, "cxengage")) as sim:
+            os.environ.update(vendor_env(sim.base_url), AGENTSTATE_NOW=now.isoformat())
+            settings, tenant = Settings.from_env(), cxengage_tenant()
+            for day in chunk:
+                raw, _, _ = pipeline.run_partition(tenant, day, settings)
+                records += raw.fetched
+    build_warehouse(Settings.from_env())
+    return records
+
+
 MEASURES = {
     "ceiling": lambda job: asyncio.run(_ceiling(job)),
     "agentstate-cxengage": lambda job: _engine(job, "cxengage"),
@@ -235,10 +294,220 @@ MEASURES = {
     "memory-14d": lambda job: _engine(job, "cxengage"),
     "engine-30": lambda job: _engine(job, "cxengage"),
     "dagster-30": _through_dagster,
+    # beside each `agentstate backfill` row (CLI_ROWS), the same work without the process
+    # start-up (imports are loaded before the clock starts) and without Dagster
+    "history-empty-no-cli-no-dagster": _engine_update,
+    "history-60d-no-cli-no-dagster": _engine_update,
+    "backfill-ceiling": lambda job: asyncio.run(_ceiling(job)),
+    "backfill-no-cli-no-dagster": _engine_update,
+    "startup-no-cli-no-dagster": _engine_update,
 }
+SETUP = {"land-history": _land_history}  # untimed preparations, not rows
+
+
+# --- rows measured as users run them: `agentstate backfill` in a new process ---------------
+
+# Timed from spawning the process to its exit: interpreter start, imports, the Dagster
+# instance (in a fresh DAGSTER_HOME), the vendor run and the warehouse run all count.
+CLI_ROWS = ("history-empty", "history-60d", "backfill-vs-ceiling", "startup")
+
+
+def agentstate_command() -> list[str]:
+    """The installed `agentstate` script beside this interpreter, else `python -m`."""
+    script = Path(sys.executable).with_name("agentstate")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentstate_etl.cli"]
+
+
+def start_from(job: Job) -> None:
+    """The row's AGENTSTATE_HOME: new and empty, or a copy of the prepared `job.template`.
+
+    The lake and the marts only ever get new files and renames, never a file changed in
+    place, so they are hard-linked (a copy of 60 days in well under a second); the small
+    warehouse.duckdb and its stamp are copied. No Dagster instance is ever copied.
+    """
+    home = Path(job.home)
+    home.mkdir(parents=True, exist_ok=True)
+    if not job.template:
+        return
+    template = Path(job.template)
+    for item in template.iterdir():
+        if item.name in ("lake", "marts"):
+            shutil.copytree(
+                item,
+                home / item.name,
+                symlinks=True,  # marts/current -> generations/g-...: relative, stays valid
+                copy_function=os.link,
+                ignore=shutil.ignore_patterns(".lock"),
+            )
+        elif item.is_file():
+            shutil.copy2(item, home / item.name)
+
+
+def cli_environment(job: Job) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AGENTSTATE_", "DAGSTER_", "CXENGAGE_", "CXONE_", "KOREAI_"))
+    }
+    env.update(vendor_env(job.base_url))
+    env.update(
+        AGENTSTATE_HOME=job.home,
+        AGENTSTATE_NOW=job.now,
+        DAGSTER_HOME=str(Path(job.home) / "dagster"),  # fresh: created by the timed process
+        AGENTSTATE_START_DATE="2020-01-01",
+    )
+    return env
+
+
+def fetched_records(home: str, days: list[date]) -> int:
+    """Records fetched for these CxEngage days, from the lake's manifests (valid + quarantined)."""
+    from agentstate_etl import lake
+
+    landed = lake.Lake.from_url(Path(home) / "lake")
+    total = 0
+    for key in landed.partitions(lake.RAW, "cxengage"):
+        if key.day in days and (manifest := landed.manifest(lake.RAW, key)) is not None:
+            total += manifest.rows[lake.RAW] + manifest.rows.get(lake.QUARANTINE, 0)
+    return total
+
+
+def measure_cli(job: Job) -> None:
+    """One `agentstate backfill --vendor cxengage` process, as a user runs it.
+
+    This process only waits, so `RUSAGE_CHILDREN` is the backfill's: the peak RSS of the
+    largest process in its tree (it starts no helper processes of any size).
+    """
+    start_from(job)
+    days = job.day_list()
+    args = ["backfill", "--vendor", "cxengage", "--start", days[0].isoformat()]
+    args += ["--end", (days[-1] + timedelta(days=1)).isoformat()]
+    command = [*agentstate_command(), *args]
+    session = Path(job.profile) / f"{job.name}.pyisession"
+    if job.profile:
+        session.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "pyinstrument", "-i", "0.001", "-r", "pyisession"]
+        command += ["-o", str(session), "-m", "agentstate_etl.cli", *args]
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, env=cli_environment(job), cwd=job.home, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode:
+        raise SystemExit(f"agentstate {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if job.profile:
+        write_breakdown(session, Path(job.profile) / job.name)
+    records = fetched_records(job.home, days)
+    print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
+
+
+# --- where a backfill's seconds go (from a pyinstrument session of the CLI) ----------------
+
+SQLITE_CALLS = {"Cursor.execute", "Connection.commit", "Connection.close", "Connection.execute"}
+
+
+def _outermost(frame: Any, wanted: Any) -> list[Any]:
+    """The frames under `frame` for which `wanted(frame)`, not descending into a match."""
+    if wanted(frame):
+        return [frame]
+    return [found for child in frame.children for found in _outermost(child, wanted)]
+
+
+def _seconds(frames: list[Any]) -> float:
+    return sum(f.time for f in frames)
+
+
+def _named(name: str, file_end: str = "") -> Any:
+    return lambda f: f.function == name and (f.file_path or "").endswith(file_end)
+
+
+def _sqlite(frame: Any) -> float:
+    return _seconds(
+        _outermost(
+            frame, lambda f: f.function in SQLITE_CALLS and f.file_path_short == "<built-in>"
+        )
+    )
+
+
+def _imports(frame: Any, at_least: float) -> list[tuple[str, float]]:
+    """The outermost module imports under `frame` taking at least `at_least` seconds."""
+    modules = _outermost(frame, _named("<module>"))
+    return [(f"    import {_module(m)}", m.time) for m in modules if m.time >= at_least]
+
+
+def startup_breakdown(session_path: Path) -> list[tuple[str, float]]:
+    """(phase, profiled wall seconds) of one `agentstate backfill`. Unindented phases add up to
+    the profiled process; indented lines are parts of the phase above them."""
+    from pyinstrument.session import Session
+
+    session = Session.load(str(session_path))
+    root = session.root_frame()
+    assert root is not None, f"{session_path} recorded nothing"
+    phases: list[tuple[str, float]] = []
+    cli = _outermost(root, _named("<module>", "agentstate_etl/cli.py"))[0]
+    command = _outermost(
+        cli, lambda f: "typer" in (f.file_path or "") and f.function.endswith("__call__")
+    )
+    phases.append(("cli.py module-level imports", cli.time - _seconds(command)))
+    for child in cli.children:
+        if child not in command:
+            phases.extend(_imports(child, 0.05))
+    run = _outermost(root, _named("_run", "agentstate_etl/cli.py"))[0]
+    backfill = _outermost(run, _named("run_backfill"))[0]
+    phases.append(("import assets.runner (dagster)", run.time - backfill.time))
+    definitions = _seconds(_outermost(backfill, _named("<module>", "assets/definitions.py")))
+    phases.append(("import assets.definitions (+ pandera, engine pipeline)", definitions))
+    phases.append(
+        ("defs()", _seconds(_outermost(backfill, _named("defs", "assets/definitions.py"))))
+    )
+    for instance in _outermost(backfill, _named("dagster_instance")):
+        phases.append(("dagster_instance() (assets/runner.py)", instance.time))
+        phases.append(("  of which SQLite calls", _sqlite(instance)))
+        lazy = _seconds(_outermost(instance, _named("<module>")))
+        phases.append(("  of which imports Dagster does on first use", lazy))
+        phases.extend(_imports(instance, 0.1))
+    for number, run_frame in enumerate(_outermost(backfill, _named("execute_in_process"))):
+        what = "vendor job" if number == 0 else "warehouse job"
+        compute = _seconds(_outermost(run_frame, _named("invoke_compute_fn")))
+        phases.append(
+            (f"execute_in_process #{number + 1}: {what} (assets/runner.py)", run_frame.time)
+        )
+        phases.append(("  of which our asset code", compute))
+        phases.append(
+            ("  of which SQLite calls (Dagster's run and event storage)", _sqlite(run_frame))
+        )
+        phases.append(("  of which imports", _seconds(_outermost(run_frame, _named("<module>")))))
+    accounted = sum(seconds for phase, seconds in phases if not phase.startswith(" "))
+    phases.append(("rest (typer, landed_partitions, resolve_job_def, exit)", root.time - accounted))
+    phases.append(("profiled process (wall, under pyinstrument)", root.time))
+    return phases
+
+
+def _module(frame: Any) -> str:
+    path = (frame.file_path or "?").removesuffix("/__init__.py").removesuffix(".py")
+    for marker in ("site-packages/", "/bench/", "/work/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return path.replace("/", ".")
+
+
+def write_breakdown(session: Path, out: Path) -> None:
+    """<row>.txt and .html (pyinstrument's views) and <row>.phases.txt (startup_breakdown)."""
+    from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
+    from pyinstrument.session import Session
+
+    loaded = Session.load(str(session))
+    out.with_suffix(".txt").write_text(ConsoleRenderer(unicode=True, show_all=False).render(loaded))
+    out.with_suffix(".html").write_text(HTMLRenderer().render(loaded))
+    lines = [f"{seconds:7.2f} s  {phase}" for phase, seconds in startup_breakdown(session)]
+    out.with_suffix(".phases.txt").write_text("\n".join(lines) + "\n")
 
 
 def measure(job: Job) -> None:
+    if job.name in CLI_ROWS:
+        measure_cli(job)
+        return
+    start_from(job)
     os.environ.update(vendor_env(job.base_url))
     os.environ.update(
         AGENTSTATE_HOME=job.home,
@@ -246,7 +515,6 @@ def measure(job: Job) -> None:
         DAGSTER_HOME=str(Path(job.home) / "dagster"),
         AGENTSTATE_START_DATE="2020-01-01",
     )
-    Path(job.home).mkdir(parents=True, exist_ok=True)
     import agentstate_etl.marts  # noqa: F401 - imports are start-up, not work: load them first
     import agentstate_etl.pipeline  # noqa: F401
 
@@ -264,7 +532,7 @@ def measure(job: Job) -> None:
         profiler = Profiler(interval=0.005)
         profiler.start()
     began = time.perf_counter()
-    records = MEASURES[job.name](job)
+    records = {**MEASURES, **SETUP}[job.name](job)
     seconds = time.perf_counter() - began
     if profiler is not None:
         profiler.stop()
@@ -286,8 +554,9 @@ def run_job(job: Job) -> dict:
         raise SystemExit(f"{job.name} failed:\n{output.stderr[-3000:]}")
     result = json.loads(output.stdout.strip().splitlines()[-1])
     result["name"] = job.name
+    result["vs"] = job.vs
     print(
-        f"  {job.name:<20} {result['records']:>10,} records {result['seconds']:8.2f} s "
+        f"  {job.name:<33} {result['records']:>10,} records {result['seconds']:8.2f} s "
         f"{result['records'] / result['seconds']:>12,.0f} rec/s {result['rss_mib']:8.0f} MiB",
         flush=True,
     )
@@ -301,6 +570,13 @@ def simulator_args(agents: int, first: date, now: datetime, vendors: str) -> lis
         *("--agents", str(agents), "--start", start, "--now", now.isoformat()),
         *("--seed", "7", "--vendors", vendors),
     ]
+
+
+def just_after(day: date) -> datetime:
+    """A minute into the day after `day`: every partition up to `day` is over."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
+        minutes=1
+    )
 
 
 def best_of(job: Job, runs: int) -> dict:
@@ -323,6 +599,121 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem_kib / 1024**2:.0f} GiB RAM, Python {platform.python_version()}"
 
 
+HISTORY_ROWS = (
+    "history-empty",
+    "history-60d",
+    "history-empty-no-cli-no-dagster",
+    "history-60d-no-cli-no-dagster",
+)
+BACKFILL_ROWS = ("backfill-ceiling", "backfill-vs-ceiling", "backfill-no-cli-no-dagster")
+STARTUP_ROWS = ("startup", "startup-no-cli-no-dagster")
+ROWS = (*MEASURES, *CLI_ROWS)
+
+
+def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict[str, dict]:
+    """The scaling issue's rows. Each group's rows are alternated `--repeat` times in one go
+    (a slow spell of the shared machine hits every row of a round), each row keeping its
+    fastest run and its highest peak RSS; every run's seconds are kept under "runs"."""
+    results: dict[str, dict] = {}
+
+    def chosen(names: tuple[str, ...]) -> list[str]:
+        return [name for name in names if not wanted or name in wanted]
+
+    def alternate(names: list[str], make: Any, repeat: int) -> None:
+        for attempt in range(repeat):
+            for name in names:
+                result = run_job(make(name, str(home / f"{name}-{attempt}")))
+                kept = results.get(name)
+                runs = [*(kept["runs"] if kept else []), round(result["seconds"], 2)]
+                rss = max(result["rss_mib"], kept["rss_mib"] if kept else 0)
+                if kept is None or result["seconds"] < kept["seconds"]:
+                    kept = result
+                results[name] = {**kept, "runs": runs, "rss_mib": rss}
+                shutil.rmtree(home / f"{name}-{attempt}", ignore_errors=True)
+                phases = Path(args.profile) / f"{name}.phases.txt"
+                if args.profile and name in CLI_ROWS and phases.exists():
+                    print(phases.read_text(), flush=True)
+
+    names = chosen(HISTORY_ROWS)
+    if names:
+        first = date(2026, 1, 1)
+        measured = first + timedelta(days=args.history_days)
+        template = home / "history-template"
+        if any("60d" in name for name in names):
+            print(
+                f"set-up, untimed: {args.history_days} days of {args.history_agents} agents "
+                "landed through the engine, then one warehouse update ...",
+                flush=True,
+            )
+            setup = Job("land-history", "", first, args.history_days, "", str(template))
+            setup.agents = args.history_agents
+            run_job(setup)
+        now = just_after(measured)
+        print(f"simulator: {args.history_agents} agents, {measured} ...", flush=True)
+        with SimulatorProcess(
+            simulator_args(args.history_agents, measured, now, "cxengage")
+        ) as sim:
+
+            def history_job(name: str, row_home: str) -> Job:
+                return Job(
+                    name,
+                    sim.base_url,
+                    measured,
+                    1,
+                    now.isoformat(),
+                    row_home,
+                    profile=args.profile,
+                    template=str(template) if "60d" in name else "",
+                    vs="",
+                )
+
+            alternate(names, history_job, args.repeat)
+
+    names = chosen(BACKFILL_ROWS)
+    if names:
+        if "backfill-ceiling" not in names:
+            names.insert(0, "backfill-ceiling")  # the bar compares with it, measured alongside
+        first = date(2026, 3, 2)
+        now = just_after(first + timedelta(days=args.backfill_days - 1))
+        print(f"simulator: {args.backfill_agents} agents, {first} + {args.backfill_days} days ...")
+        with SimulatorProcess(simulator_args(args.backfill_agents, first, now, "cxengage")) as sim:
+
+            def backfill_job(name: str, row_home: str) -> Job:
+                return Job(
+                    name,
+                    sim.base_url,
+                    first,
+                    args.backfill_days,
+                    now.isoformat(),
+                    row_home,
+                    profile=args.profile,
+                    vs="backfill-ceiling",
+                )
+
+            alternate(names, backfill_job, args.repeat)
+
+    names = chosen(STARTUP_ROWS)
+    if names:
+        first = date(2026, 3, 2)
+        now = just_after(first)
+        with SimulatorProcess(simulator_args(args.startup_agents, first, now, "cxengage")) as sim:
+
+            def startup_job(name: str, row_home: str) -> Job:
+                return Job(
+                    name,
+                    sim.base_url,
+                    first,
+                    1,
+                    now.isoformat(),
+                    row_home,
+                    profile=args.profile,
+                    vs="",
+                )
+
+            alternate(names, startup_job, max(args.repeat, 3))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=2000)
@@ -335,8 +726,20 @@ def main() -> None:
     parser.add_argument(
         "--dagster-agents", type=int, default=300, help="agents for engine-30 / dagster-30"
     )
-    parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
-    parser.add_argument("--only", default="", help=f"comma list of rows: {', '.join(MEASURES)}")
+    parser.add_argument("--history-agents", type=int, default=1000, help="history-* rows")
+    parser.add_argument(
+        "--history-days", type=int, default=60, help="days already in the lake for history-60d"
+    )
+    parser.add_argument("--backfill-agents", type=int, default=1500, help="backfill-* rows")
+    parser.add_argument("--backfill-days", type=int, default=7, help="backfill-* rows")
+    parser.add_argument("--startup-agents", type=int, default=10, help="startup-* rows")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds of each scaling group (startup: >= 3)"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="add this run's section to benchmarks/RESULTS.md"
+    )
+    parser.add_argument("--only", default="", help=f"comma list of rows: {', '.join(ROWS)}")
     parser.add_argument("--profile", default="", help="directory for pyinstrument profiles")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -348,11 +751,14 @@ def main() -> None:
 
     agents, days, long_days = (100, 2, 3) if args.quick else (args.agents, args.days, 14)
     small_agents = 20 if args.quick else args.dagster_agents
+    if args.quick:
+        args.history_agents, args.history_days = 50, 5
+        args.backfill_agents, args.backfill_days = 100, 2
     wanted = set(filter(None, args.only.split(",")))
     if "rebuild" in wanted:
         wanted.add("agentstate-cxengage")  # it lands the raw Parquet the rebuild reads
-    if wanted - set(MEASURES):
-        parser.error(f"unknown rows {sorted(wanted - set(MEASURES))}; rows: {', '.join(MEASURES)}")
+    if wanted - set(ROWS):
+        parser.error(f"unknown rows {sorted(wanted - set(ROWS))}; rows: {', '.join(ROWS)}")
     first = date(2026, 3, 2)
     span = max(days, long_days)
     now = datetime.combine(first + timedelta(days=span), datetime.min.time(), UTC) + timedelta(
@@ -425,6 +831,7 @@ def main() -> None:
                         result = run_job(item)
                         if name not in results or result["seconds"] < results[name]["seconds"]:
                             results[name] = result
+        results.update(scaling_rows(args, home, wanted))
     report(results, agents, days, long_days, small_agents, args)
 
 
@@ -446,6 +853,7 @@ def report(
     rows = []
     for name, r in results.items():
         r_rate = r["records"] / r["seconds"]
+        own_ceiling = rate(r.get("vs", "ceiling")) if r.get("vs", "ceiling") else None
         rows.append(
             [
                 name,
@@ -453,7 +861,7 @@ def report(
                 f"{r['seconds']:.2f}",
                 f"{r_rate:,.0f}",
                 f"{r['rss_mib']:.0f}",
-                f"{r_rate / ceiling:.2f}" if ceiling else "",
+                f"{r_rate / own_ceiling:.2f}" if own_ceiling else "",
                 f"{r_rate / dlt_rate:.1f}" if dlt_rate else "",
             ]
         )
@@ -498,21 +906,84 @@ def report(
             f"30-partition backfill through Dagster <= 1.3x the engine alone ({ratio:.2f}x)",
             ratio <= 1.3,
         )
+    empty, full = results.get("history-empty"), results.get("history-60d")
+    if empty and full:
+        slower = full["seconds"] / empty["seconds"]
+        bigger = full["rss_mib"] / empty["rss_mib"]
+        bar(
+            f"1-day backfill (new process) on {args.history_days} days of history <= 1.2x the "
+            f"time on an empty lake ({full['seconds']:.2f} vs {empty['seconds']:.2f} s, "
+            f"{slower:.2f}x; runs {full['runs']} vs {empty['runs']} s)",
+            slower <= 1.2,
+        )
+        bar(
+            f"... and <= 1.2x its peak RSS ({full['rss_mib']:.0f} vs {empty['rss_mib']:.0f} MiB, "
+            f"{bigger:.2f}x)",
+            bigger <= 1.2,
+        )
+    backfill, backfill_ceiling = rate("backfill-vs-ceiling"), rate("backfill-ceiling")
+    if backfill and backfill_ceiling:
+        bar(
+            f"agentstate backfill of {args.backfill_agents} agents x {args.backfill_days} days "
+            f"(new process, fresh DAGSTER_HOME) >= 0.5x the fetch-and-decode ceiling "
+            f"({backfill / backfill_ceiling:.2f}x)",
+            backfill / backfill_ceiling >= 0.5,
+        )
     text = "\n".join([table, "", *bars])
     print("\n" + text)
     if args.write:
-        command = " ".join(["python benchmarks/bench_pipeline.py", *sys.argv[1:]])
-        (HERE / "RESULTS.md").write_text(
-            f"# Benchmark results\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, "
-            f"commit {_commit()}\n\n"
-            f"`{command}`: {agents} agents (CxEngage and CXone, simulator on loopback, no "
+        write_results(text, describe(results, agents, days, long_days, small_agents, args))
+
+
+def describe(
+    results: dict[str, dict],
+    agents: int,
+    days: int,
+    long_days: int,
+    small_agents: int,
+    args: argparse.Namespace,
+) -> str:
+    """What the rows of this run measured, in a sentence or two per group."""
+    parts = []
+    if set(results) - {*HISTORY_ROWS, *BACKFILL_ROWS, *STARTUP_ROWS}:
+        parts.append(
+            f"{agents} agents (CxEngage and CXone, simulator on loopback, no "
             f"faults, seed 7); ceiling and agentstate rows over {days} days (each day's "
             f"partition window, the day plus its 12 h lookback), memory rows over 1 and "
             f"{long_days} days, dlt over the first {args.dlt_hours} h and naive over the first "
             f"{args.naive_hours} h of the same CxEngage endpoint (rates), Dagster vs engine over "
-            f"30 days of {small_agents} agents (best of two, alternated), rebuild best of three. Ratios are records/s "
-            f"against the ceiling and dlt rows.\n\n{text}\n"
+            f"30 days of {small_agents} agents (best of two, alternated), rebuild best of three. "
+            "Ratios are records/s against the ceiling and dlt rows."
         )
+    if set(results) & {*HISTORY_ROWS, *BACKFILL_ROWS, *STARTUP_ROWS}:
+        parts.append(
+            "Rows without a suffix are `agentstate backfill --vendor cxengage` as a new process "
+            "(timed from spawn to exit: interpreter, imports, a fresh DAGSTER_HOME's instance, "
+            "the vendor run and the warehouse run; peak RSS of the process tree through "
+            "RUSAGE_CHILDREN); `-no-cli-no-dagster` rows do the same work in the engine "
+            "(`run_partition` per day, then the warehouse updated for those days), imports "
+            "loaded before the clock starts. "
+            f"history: 1 day of {args.history_agents} agents on an empty lake and on a lake "
+            f"holding the {args.history_days} days before it (landed untimed through the "
+            f"engine). backfill: {args.backfill_agents} agents x {args.backfill_days} days, "
+            "x ceiling against backfill-ceiling, measured alongside. startup: 1 day of "
+            f"{args.startup_agents} agents. Each group alternated {args.repeat} times "
+            "(startup: at least 3), fastest run and highest peak RSS kept."
+        )
+    return " ".join(parts)
+
+
+def write_results(text: str, what: str) -> None:
+    """Add this run's section at the top of RESULTS.md, keeping the earlier sections."""
+    path = HERE / "RESULTS.md"
+    title = "# Benchmark results\n"
+    earlier = path.read_text().removeprefix(title).strip() if path.exists() else ""
+    command = " ".join(["python benchmarks/bench_pipeline.py", *sys.argv[1:]])
+    section = (
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}\n\n"
+        f"{machine()}\n\n`{command}`: {what}\n\n{text}\n"
+    )
+    path.write_text(f"{title}\n{section}\n{earlier}\n" if earlier else f"{title}\n{section}")
 
 
 def _commit() -> str:

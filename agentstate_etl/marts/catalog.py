@@ -9,6 +9,7 @@ in an in-memory database and never touch the file at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -69,7 +70,10 @@ def ensure_warehouse_file(path: Path, current: Path, tables: list[str]) -> str |
         try:
             with duckdb.connect(str(building)) as con:
                 create_views(con, current, tables)
-            os.replace(building, path)
+            # a link, not a rename: it fails if another run published the file meanwhile,
+            # which an analyst may already be using; that file's views are the same
+            with contextlib.suppress(FileExistsError):
+                os.link(building, path)
         finally:
             building.unlink(missing_ok=True)
     stamp.write_text(wanted)

@@ -1,4 +1,8 @@
-"""`agentstate simulate`: the vendor simulator as a standalone server."""
+"""`agentstate simulate`: the vendor simulator as a standalone server.
+
+The server's modules (uvicorn, starlette, the world) load inside the command: `agentstate`
+registers this command at start-up, and its other commands should not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.settings import parse_day
-from agentstate_etl.simulator.app import create_app
 from agentstate_etl.simulator.config import Faults, SimConfig
-from agentstate_etl.simulator.server import (
-    loopback_socket,
-    uvicorn_config,
-    vendor_env,
-    write_tenants_file,
-)
-from agentstate_etl.simulator.world import World
 
 
 def simulate(
@@ -50,6 +45,17 @@ def simulate(
     ] = None,
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
+    import uvicorn
+
+    from agentstate_etl.simulator.app import create_app
+    from agentstate_etl.simulator.server import (
+        loopback_socket,
+        uvicorn_config,
+        vendor_env,
+        write_tenants_file,
+    )
+    from agentstate_etl.simulator.world import World
+
     try:
         config = SimConfig(
             seed=seed,
