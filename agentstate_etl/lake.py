@@ -420,7 +420,20 @@ class Lake:
 
     def read(self, dataset: str, key: PartitionKey, **options: Any) -> pa.Table:
         """A partition's table; `options` go to `pyarrow.parquet.read_table`."""
-        return pq.read_table(self._abs(self.object(dataset, key)), filesystem=self.fs, **options)
+        return self.read_object(self.object(dataset, key), **options)
+
+    def read_object(self, relative: str, **options: Any) -> pa.Table:
+        """One committed object, as a manifest named it (objects never change once written)."""
+        return pq.read_table(self._abs(relative), filesystem=self.fs, **options)
+
+    def committed(self, landing: str, key: PartitionKey) -> Manifest:
+        """A landing's manifest, or an error saying to materialize it first."""
+        manifest = self.manifest(landing, key)
+        if manifest is None:
+            raise FileNotFoundError(
+                f"{landing} for {key.label} is not in the lake ({self.url}); materialize it first"
+            )
+        return manifest
 
     def metadata(self, landing: str, key: PartitionKey) -> dict[str, str]:
         manifest = self.manifest(landing, key)

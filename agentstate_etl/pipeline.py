@@ -207,11 +207,15 @@ def land_raw(
 
 
 def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLanding:
-    """Canonical occurrences of the partition, from its landed raw records alone."""
-    extracted_at = datetime.fromisoformat(settings.lake.metadata(lake.RAW, key)[EXTRACTED_AT])
+    """Canonical occurrences of the partition, from its landed raw records alone.
+
+    The manifest is read once: its extraction time and its data object belong to the same
+    landing even if another run re-lands the partition meanwhile."""
+    raw = settings.lake.committed(lake.RAW, key)
+    extracted_at = datetime.fromisoformat(raw.metadata[EXTRACTED_AT])
     intervals = vendor_intervals(
         vendor_spec(key.vendor).events,
-        lambda **options: settings.lake.read(lake.RAW, key, **options),
+        lambda **options: settings.lake.read_object(raw.objects[lake.RAW], **options),
         key.tenant,
         key.day,
         horizon_for(key.day, extracted_at),
