@@ -18,7 +18,7 @@ import duckdb
 
 VIEWS_DIR = Path(__file__).with_name("views")
 # Bump when the tables or views change, so existing warehouse files get the new views.
-CATALOG_VERSION = "2"
+CATALOG_VERSION = "3"
 
 
 def _quote(text: str) -> str:
@@ -26,7 +26,17 @@ def _quote(text: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, current: Path, tables: list[str]) -> None:
-    """One view per published table over its Parquet files, then the derived views."""
+    """One view per published table over its Parquet files, then the derived views.
+
+    A warehouse file from before the marts became views holds them as tables: derived data,
+    replaced by the views of the same names."""
+    derived = [*tables, *(p.stem for p in VIEWS_DIR.glob("*.sql"))]
+    for (old,) in con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_name IN ?",
+        [derived],
+    ).fetchall():
+        con.execute(f"DROP TABLE {old}")
     for table in tables:
         files = _quote(str(current / table / "**" / "*.parquet"))
         con.execute(

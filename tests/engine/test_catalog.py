@@ -55,3 +55,22 @@ def test_a_first_build_racing_another_keeps_the_file_an_analyst_already_uses(
         assert con.execute("SELECT n FROM my_notes").fetchall() == [(42,)]
         assert con.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone() == (0,)
     assert not list(warehouse.parent.glob(f".{warehouse.name}.*.building"))
+
+
+def test_a_warehouse_file_from_before_the_views_is_upgraded_in_place(
+    settings: Settings,
+) -> None:
+    """The marts used to be tables in warehouse.duckdb: they become views; an analyst's own
+    table stays."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE TABLE mart_state_totals_daily AS SELECT 1 AS old")
+        con.execute("CREATE TABLE my_notes AS SELECT 42 AS n")
+    current = mart_store(settings).current
+    assert catalog.ensure_warehouse_file(settings.warehouse, current, view_tables()) is None
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        kinds = dict(
+            con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
+        )
+        assert kinds["mart_state_totals_daily"] == "VIEW"
+        assert con.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone() == (0,)
+        assert con.execute("SELECT * FROM my_notes").fetchall() == [(42,)]
