@@ -7,6 +7,8 @@ and one job per vendor tenant.
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from agentstate_etl.config import Config, load_config
@@ -17,6 +19,11 @@ from assets.schedule_files import schedule_files, schedule_files_job, schedule_f
 from assets.schedules import build_jobs, build_schedules
 from assets.vendor_assets import build_tenant_assets, tenant_asset_keys
 from assets.warehouse import build_warehouse_asset, warehouse_sensor
+
+# The single-run backfill policy and concurrency pools are chosen on purpose; that Dagster
+# marks them beta or preview is not something an operator reading the UI's logs can act on.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def build_definitions(config: Config) -> dg.Definitions:

@@ -3,6 +3,9 @@ resource and one job per tenant, schedules that launch one run per tenant."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,3 +68,17 @@ def test_schedules_launch_one_run_per_tenant_tagged_with_it(
         assert request.tags["agentstate/tenant"] == tenant.slug
         assert request.tags["agentstate/source"] == "schedule:settled_daily"
         assert {key.path[1] for key in request.asset_selection or []} == {tenant.slug}
+
+
+def test_the_code_location_loads_without_warning_noise(tmp_path: Path) -> None:
+    """What the UI's code server logs on load: no BetaWarning or PreviewWarning lines."""
+    loaded = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "from assets.definitions import defs; defs()"],
+        env={**os.environ, "AGENTSTATE_HOME": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "BetaWarning" not in loaded.stderr and "PreviewWarning" not in loaded.stderr
