@@ -50,6 +50,7 @@ INTERVALS = "intervals"
 SUMMARY = "summary"
 SUMMARY_QUARANTINE = "summary_quarantine"
 SUMMARY_REQUESTS = "summary_requests"
+AGENT_SITES = "agent_sites"  # each agent's site in the vendor's snapshot, taken with the summary
 # Schedules come from the WFM tool, one file per report day for every vendor: they land under
 # the pseudo-source `SCHEDULE_SOURCE`, tenant `all`.
 SCHEDULES = "schedules"
@@ -64,6 +65,7 @@ LANDING_OF = {
     SUMMARY: SUMMARY,
     SUMMARY_REQUESTS: SUMMARY,
     SUMMARY_QUARANTINE: SUMMARY,
+    AGENT_SITES: SUMMARY,
     SCHEDULES: SCHEDULES,
     SCHEDULE_QUARANTINE: SCHEDULES,
 }

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pandas as pd
@@ -33,7 +33,7 @@ from agentstate_etl.intervals import (
     plain,
     vendor_intervals,
 )
-from agentstate_etl.marts import SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
+from agentstate_etl.marts import AGENT_SITES_SCHEMA, SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.validation import (
     QUARANTINE_COLUMNS,
@@ -267,10 +267,17 @@ def land_summary(
     intervals = settings.lake.read(lake.INTERVALS, key, columns=["agent_id"])
     agents = sorted(set(intervals.column("agent_id").to_pylist()))
     start, end = day_bounds(day)
+    snapshot: list[Any] = []
+
+    async def read(client: Any) -> pa.Table:
+        if report.snapshot is not None:
+            snapshot.extend(await report.snapshot(client))
+        return await report.read(client, agents, start, end, report.fields)
+
     table, fetched = asyncio.run(
         through_client(
             tenant,
-            lambda client: report.read(client, agents, start, end, report.fields),
+            read,
             key.label,
             transport,
             Timeouts(settings.request_timeout_s, settings.partition_timeout_s),
@@ -311,6 +318,7 @@ def land_summary(
                 requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False
             ),
             lake.SUMMARY_QUARANTINE: _quarantine_table(split),
+            lake.AGENT_SITES: agent_sites(snapshot, vendor, tenant_id, day),
         },
     )
     return SummaryLanding(
@@ -320,6 +328,28 @@ def land_summary(
         quarantined=len(split.quarantine),
         fetch_stats=stats,
         key=key,
+    )
+
+
+def agent_sites(snapshot: list[Any], vendor: str, tenant_id: str, day: date) -> pa.Table:
+    """Each agent's site as the snapshot gives it (`dim_agents.site_id`); entries without an
+    agent or a site say nothing about one and are left out."""
+    sites = {
+        str(entry["agentId"]): str(entry["siteId"])
+        for entry in snapshot
+        if isinstance(entry, dict)
+        and entry.get("agentId") is not None
+        and entry.get("siteId") is not None
+    }
+    return pa.Table.from_pydict(
+        {
+            "vendor": [vendor] * len(sites),
+            "tenant_id": [tenant_id] * len(sites),
+            "agent_id": list(sites),
+            "partition_date": [day] * len(sites),
+            "site_id": list(sites.values()),
+        },
+        schema=AGENT_SITES_SCHEMA,
     )
 
 

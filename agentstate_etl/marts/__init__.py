@@ -97,6 +97,15 @@ SUMMARY_REQUEST_SCHEMA = pa.schema(
         ("intervals", pa.int64()),
     ]
 )
+AGENT_SITES_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("site_id", pa.string()),
+    ]
+)
 LANDED_SCHEMA = pa.schema(
     [
         ("vendor", pa.string()),
@@ -201,6 +210,7 @@ def _compute_slice(
         lk.objects(lake.SUMMARY_REQUESTS, owned),
         SUMMARY_REQUEST_SCHEMA,
     )
+    _load(con, lk, "lake_agent_sites", lk.objects(lake.AGENT_SITES, owned), AGENT_SITES_SCHEMA)
     con.register("report_day_landed", _completeness(lk, vendor, tenants, plan, settings.report_tz))
     con.register("reason_mapping", reason_groups())
     con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])

@@ -44,6 +44,8 @@ class SummaryReport:
     parse: Callable[[pd.DataFrame], pd.DataFrame]
     to_canonical: Callable[[pd.DataFrame, str], pd.DataFrame]
     read: SummaryRead
+    # the vendor's current-state snapshot (agents logged in now, with their site), if it has one
+    snapshot: Callable[[Any], Awaitable[list[Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
             parse=cxone_records.parse_summary,
             to_canonical=cxone_records.summary_to_canonical,
             read=CxOneClient.fetch_summaries,
+            snapshot=CxOneClient.fetch_snapshot,
         ),
     ),
     "koreai": VendorSpec(

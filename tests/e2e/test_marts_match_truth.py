@@ -144,3 +144,13 @@ def test_every_request_fault_was_injected_during_the_backfill(
         "slow",
         "revoke_tokens",
     }
+
+
+def test_dim_agents_has_each_cxone_agents_site_from_the_snapshot(backfill: Backfill) -> None:
+    snapshot = {str(e["agentId"]): str(e["siteId"]) for e in backfill.world.snapshot()}
+    agents = backfill.query("SELECT vendor, agent_id, site_id FROM dim_agents")
+    cxone = agents[agents["vendor"] == "cxone"]
+    sites = {a: s for a, s in zip(cxone["agent_id"], cxone["site_id"], strict=True) if pd.notna(s)}
+    assert sites, "no agent was logged in at the simulated now: the test would prove nothing"
+    assert sites == {a: s for a, s in snapshot.items() if a in set(cxone["agent_id"])}
+    assert agents.loc[agents["vendor"] != "cxone", "site_id"].isna().all()

@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from agentstate_etl import schedules
 from agentstate_etl.activities import ACTIVITY_MAPPING_SCHEMA
 from agentstate_etl.intervals import INTERVAL_SCHEMA
-from agentstate_etl.marts import LANDED_SCHEMA, SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA, sql_files
+from agentstate_etl.marts import (
+    AGENT_SITES_SCHEMA,
+    LANDED_SCHEMA,
+    SUMMARY_REQUEST_SCHEMA,
+    SUMMARY_SCHEMA,
+    sql_files,
+)
 from agentstate_etl.marts.checks import CHECKS_DIR
 from agentstate_etl.reasons import reason_groups
 from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
@@ -145,6 +151,7 @@ def build(
         "activity_mapping": mapping,
         "lake_summary": SUMMARY_SCHEMA.empty_table(),
         "lake_summary_requests": SUMMARY_REQUEST_SCHEMA.empty_table(),
+        "lake_agent_sites": AGENT_SITES_SCHEMA.empty_table(),
         "reason_mapping": reason_groups(),
         "report_day_landed": LANDED_SCHEMA.empty_table(),
     }
