@@ -11,10 +11,12 @@ process then only orchestrates the steps).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,6 +30,7 @@ from agentstate_etl.marts import landed_partitions
 from agentstate_etl.settings import Settings
 from assets.executors import executor_name
 from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_tags
+from assets.vendor_assets import PROGRESS
 from assets.warehouse import VENDORS_TAG, WAREHOUSE
 
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
@@ -196,6 +199,28 @@ def execute(
     )
 
 
+class _ProgressLines(logging.Handler):
+    """Hands the assets' per-day progress lines to the caller's `progress` as they happen."""
+
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.progress(f"  {record.getMessage()}")
+
+
+@contextmanager
+def _progress_lines(progress: Callable[[str], None]) -> Iterator[None]:
+    handler = _ProgressLines(progress)
+    PROGRESS.addHandler(handler)
+    PROGRESS.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)
+
+
 def run_backfill(
     config: Config,
     vendors: list[str],
@@ -233,7 +258,10 @@ def run_backfill(
             "agentstate/tenant_id": settings_of.tenant_id,
         }
         try:  # the marts follow once, for every tenant, in the warehouse run below
-            result = execute(definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE, logs)
+            with _progress_lines(progress):
+                result = execute(
+                    definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE, logs
+                )
         except (AgentStateError, dg.DagsterError) as exc:  # one tenant never stops the others
             report.failures[label] = f"{label}: {exc}"
             progress(f"{label}: FAILED before its run started")

@@ -9,6 +9,8 @@ that failed and why. Every vendor asset sits in the vendor's concurrency pool (`
 so parallel tenants never exceed what the instance allows a vendor.
 """
 
+import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -26,6 +28,9 @@ from assets.partitions import partition_days
 from assets.resources import VendorApi, resource_key
 
 T = TypeVar("T")
+# One line per day a step finishes, for a person watching a long backfill (the CLI prints it;
+# in Dagster's own logs the per-day figures are on each day's materialization).
+PROGRESS = logging.getLogger("agentstate.progress")
 
 RAW_RECORDS = "raw_records"
 STATE_INTERVALS = "state_intervals"
@@ -66,13 +71,17 @@ def run_days(
     done: list[T] = []
     landed: list[date] = []
     failures: dict[date, str] = {}
+    started = time.monotonic()
     for day, outcome in pipeline.each_day(step, partition_days(context), workers):
         if isinstance(outcome, Exception):
             failures[day] = f"{type(outcome).__name__}: {outcome}"
             context.log.error(f"{label} {day} {what} failed: {outcome}")
+            PROGRESS.info("%s %s %s: FAILED", label, day, what)
         else:
             done.append(outcome)
             landed.append(day)
+            PROGRESS.info("%s %s %s: %s", label, day, what, _pace(outcome, started))
+        started = time.monotonic()
     if landed:
         context.log.info(
             f"{label} {what}: {len(landed)} day(s) landed, {landed[0]} .. {landed[-1]}"
@@ -81,6 +90,15 @@ def run_days(
         lines = "\n".join(f"  {label} {day}: {why}" for day, why in sorted(failures.items()))
         raise PartitionsFailed(f"{label} {what}: {len(failures)} partition(s) failed\n{lines}")
     return done
+
+
+def _pace(outcome: object, started: float) -> str:
+    """What a day's step did, for the progress lines: records fetched and their rate."""
+    seconds = max(time.monotonic() - started, 1e-3)
+    fetched = getattr(outcome, "fetched", None)
+    if fetched is None:
+        return f"done in {seconds:.1f} s"
+    return f"{fetched:,} records in {seconds:.1f} s ({fetched / seconds:,.0f} records/s)"
 
 
 def report_day(context: dg.AssetExecutionContext, day: date, metadata: Mapping[str, Any]) -> None:

@@ -92,6 +92,9 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
         for line in lines
     )
     assert "Traceback" not in output
+    # and a line per partition as it lands, with its pace
+    progress = [line for line in lines if line.startswith(f"  cxone/sim-client {DAYS[0]} ")]
+    assert progress and "records/s" in progress[0], output
 
 
 def test_failed_partitions_are_named_and_exit_non_zero(
