@@ -215,10 +215,21 @@ def ui(port: int = 3000) -> None:
     except AgentStateError as exc:
         _fail(str(exc))
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
-    workspace = Path.cwd() / "workspace.yaml"
-    raise typer.Exit(run_process_group([dagster, "dev", "-w", str(workspace), "-p", str(port)]))
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").touch()  # Dagster's defaults, without its warning
+    # the webserver and the daemon, as `dagster dev` starts them (without its superseded-command
+    # warning), in one process group that Ctrl-C or SIGTERM stops whole
+    here = str(Path(sys.executable).parent)
+    webserver = shutil.which("dagster-webserver", path=here) or "dagster-webserver"
+    daemon = shutil.which("dagster-daemon", path=here) or "dagster-daemon"
+    workspace = str(Path.cwd() / "workspace.yaml")
+    typer.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    raise typer.Exit(
+        run_process_group(
+            [[webserver, "-w", workspace, "-p", str(port)], [daemon, "run", "-w", workspace]]
+        )
+    )
 
 
 @app.command()

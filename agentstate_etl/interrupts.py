@@ -2,10 +2,10 @@
 
 Python ends on SIGTERM without unwinding, so an in-process Dagster run would stay STARTED and
 the simulator thread would not stop; `terminate_as_interrupt` turns SIGTERM into the same
-KeyboardInterrupt as Ctrl-C, which Dagster handles. `dagster dev` ignores both signals while
-its webserver, daemon and code servers keep running, so `run_process_group` starts a command
-in a process group of its own and, when told to stop, stops the whole group: SIGTERM, then
-SIGKILL after a grace period.
+KeyboardInterrupt as Ctrl-C, which Dagster handles. Dagster's webserver and daemon start code
+servers of their own (and `dagster dev` ignored both signals while those kept running), so
+`run_process_group` starts its commands in a process group of their own and, when told to stop,
+stops the whole group: SIGTERM, then SIGKILL after a grace period.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from types import FrameType
 
 GRACE_S = 10.0
+POLL_S = 0.2
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -42,14 +44,24 @@ def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
             continue
 
 
-def run_process_group(argv: Sequence[str], grace_s: float = GRACE_S) -> int:
-    """Run `argv` in its own process group until it ends or we are interrupted; stop all of it."""
-    process = subprocess.Popen(list(argv), start_new_session=True)
+def run_process_group(commands: Sequence[Sequence[str]], grace_s: float = GRACE_S) -> int:
+    """Run `commands` side by side in one new process group until one of them ends or we are
+    interrupted; then stop all of the group (their own children included)."""
+    leader = subprocess.Popen(list(commands[0]), process_group=0)  # a group of its own
+    processes = [leader]
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return process.wait()
+        for command in commands[1:]:
+            processes.append(subprocess.Popen(list(command), process_group=leader.pid))
+        while True:
+            for process in processes:
+                if (code := process.poll()) is not None:
+                    return code
+            time.sleep(POLL_S)
     except KeyboardInterrupt:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-        _stop_group(process, grace_s)
+        _stop_group(leader, grace_s)
+        for process in processes[1:]:
+            process.poll()  # reap

@@ -19,7 +19,7 @@ grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60
 open(sys.argv[1], "w").write(str(grandchild.pid))
 time.sleep(600)
 ''', sys.argv[1]]
-sys.exit(run_process_group(child, grace_s=5))
+sys.exit(run_process_group([child], grace_s=5))
 """
 
 
