@@ -141,6 +141,12 @@ def environment_tenants(environ: Mapping[str, str] | None = None) -> list[Tenant
     return tenants
 
 
+def environment_tenant(vendor: str, environ: Mapping[str, str] | None = None) -> Tenant:
+    """The one tenant the §3 variables define for `vendor`."""
+    (tenant,) = [t for t in environment_tenants(environ) if t.vendor == vendor]
+    return tenant
+
+
 # ---- the tenants file ----------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from agentstate_etl.pipeline import land_raw
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
-from agentstate_etl.tenants import environment_tenants
+from agentstate_etl.tenants import environment_tenant
 from agentstate_etl.vendors.cxengage import records as cxengage
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import records as cxone
@@ -280,7 +280,7 @@ def test_land_raw_takes_its_deadlines_from_settings(
         partition_timeout_s=0.5,
     )
     with pytest.raises(VendorError, match="AGENTSTATE_PARTITION_TIMEOUT_S") as caught:
-        (tenant,) = [t for t in environment_tenants(trickling.env()) if t.vendor == "koreai"]
+        tenant = environment_tenant("koreai", trickling.env())
         land_raw(tenant.resolve(trickling.env()), DAY, settings)
     assert caught.value.partition == "koreai/acct-sim/2026-03-08"
     assert "agentactivity" in caught.value.url

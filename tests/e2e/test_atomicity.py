@@ -12,7 +12,7 @@ import pytest
 
 from agentstate_etl import lake, marts
 from agentstate_etl.marts import MART_TABLES
-from agentstate_etl.tenants import environment_tenants
+from agentstate_etl.tenants import environment_tenant
 from tests.e2e.conftest import (
     DAYS,
     Backfill,
@@ -94,7 +94,7 @@ def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
         return real_write(table, where, **kwargs)
 
     monkeypatch.setattr(pq, "write_table", fail_second_write)
-    (cxone,) = [t for t in environment_tenants(backfill.env) if t.vendor == "cxone"]
+    cxone = environment_tenant("cxone", backfill.env)
     raw_asset = tenant_assets(cxone)[0]
     resources = vendor_resources(backfill.env, copy_of)
     result = dg.materialize(

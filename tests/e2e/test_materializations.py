@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from agentstate_etl import lake
-from agentstate_etl.tenants import environment_tenants
+from agentstate_etl.tenants import environment_tenant
 from assets.vendor_assets import RAW_RECORDS, STATE_INTERVALS, STATUS_SUMMARY, tenant_asset_keys
 from tests.e2e.conftest import DAYS, Backfill
 
@@ -26,7 +26,7 @@ def latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: str) -> dg.Asset
 
 @pytest.mark.parametrize("vendor", ["cxengage", "cxone", "koreai"])
 def test_each_day_of_a_ranged_run_has_its_own_row_count(backfill: Backfill, vendor: str) -> None:
-    (tenant,) = [t for t in environment_tenants(backfill.env) if t.vendor == vendor]
+    tenant = environment_tenant(vendor, backfill.env)
     landed = lake.Lake.from_url(backfill.home / "lake")
     tenant_id = tenant.resolve(backfill.env).tenant_id
     assert len(DAYS) >= 3

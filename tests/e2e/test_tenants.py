@@ -22,7 +22,11 @@ from agentstate_etl.marts import build_warehouse
 from agentstate_etl.simulator import truth
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer, credential_variable
-from agentstate_etl.tenants import Tenant, environment_tenants, read_tenants_file
+from agentstate_etl.tenants import (
+    Tenant,
+    environment_tenant,
+    read_tenants_file,
+)
 from tests.e2e.conftest import (
     DAYS,
     SIM_NOW,
@@ -249,7 +253,7 @@ def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
     settings = load_config().settings
     for number in three_tenants.worlds:
         environ = three_tenants.env(number)
-        (alone,) = [t for t in environment_tenants(environ) if t.vendor == "cxone"]
+        alone = environment_tenant("cxone", environ)
         home = dataclasses.replace(settings, home=tmp_path / f"tenant-{number}")
         pipeline.run_partition(alone.resolve(environ), DAYS[0], home)
         for table, frame in tables(build_warehouse(home).path).items():

@@ -16,7 +16,7 @@ from agentstate_etl import lake
 from agentstate_etl.errors import ValidationError
 from agentstate_etl.pipeline import land_intervals, land_raw
 from agentstate_etl.settings import Settings, VendorSettings
-from agentstate_etl.tenants import environment_tenants
+from agentstate_etl.tenants import environment_tenant
 
 DAY = date(2026, 3, 8)  # fetched window: [2026-03-07T12:00Z, 2026-03-09T00:00Z)
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -46,7 +46,7 @@ CONFIG = {
 
 def tenant_of(vendor: str) -> VendorSettings:
     """The vendor's one tenant, as the §3 variables in CONFIG define it."""
-    (tenant,) = [t for t in environment_tenants(CONFIG[vendor]) if t.vendor == vendor]
+    tenant = environment_tenant(vendor, CONFIG[vendor])
     return tenant.resolve(CONFIG[vendor])
 
 
