@@ -133,8 +133,6 @@ class CheckOutcome:
 class WarehouseBuild:
     path: Path
     partitions: int
-    generation: Path | None = None
-    utc_days: list[date] = field(default_factory=list)
     report_days: list[date] = field(default_factory=list)
     rows_published: Counter[str] = field(default_factory=Counter)
     reconciliation_status: Counter[str] = field(default_factory=Counter)
@@ -304,9 +302,7 @@ def update_warehouse(
                     build.checks[check].add(con.sql(sql).to_arrow_table().to_pandas())
             finally:
                 con.close()
-            build.utc_days.extend(plan.utc_days)
             build.report_days.extend(plan.report_days)
-        build.generation = generation.path
     message = catalog.ensure_warehouse_file(settings.warehouse, store.current, view_tables())
     if message:
         build.warnings.append(message)

@@ -61,10 +61,6 @@ class DayPlan:
     report_days: tuple[date, ...]  # published by report day (the daily and interval marts)
     read_days: tuple[date, ...]  # the UTC partitions the computation needs
 
-    @property
-    def empty(self) -> bool:
-        return not self.utc_days and not self.report_days
-
 
 def plan_days(touched: Iterable[date], zone: ZoneInfo, chunk_days: int) -> list[DayPlan]:
     """Split an update of `touched` UTC days into slices of about `chunk_days` days.
