@@ -26,6 +26,8 @@ from agentstate_etl.simulator.cli import simulate
 if TYPE_CHECKING:
     import pandas as pd
 
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C
+
 app = typer.Typer(
     help="Contact-center agent-state history from vendor APIs into DuckDB marts.",
     no_args_is_help=True,
@@ -69,16 +71,22 @@ def _run(
 ) -> int:
     from assets.runner import run_backfill
 
-    report = run_backfill(
-        config,
-        vendors,
-        parse_day(start, "--start"),
-        parse_day(end, "--end"),
-        tenant=tenant,
-        progress=typer.echo,
-        source=source,
-        verbose=verbose,
-    )
+    try:
+        report = run_backfill(
+            config,
+            vendors,
+            parse_day(start, "--start"),
+            parse_day(end, "--end"),
+            tenant=tenant,
+            progress=typer.echo,
+            source=source,
+            verbose=verbose,
+        )
+    except KeyboardInterrupt as exc:
+        typer.secho(
+            f"\ninterrupted ({exc}): no further runs started", fg=typer.colors.RED, err=True
+        )
+        return INTERRUPTED
     for line in report.warnings:
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW)
     for what, why in report.failures.items():
@@ -154,6 +162,8 @@ def demo(
             code = _run(loaded, list(VENDORS), start.isoformat(), today.isoformat(), source="demo")
     except AgentStateError as exc:
         _fail(str(exc))
+    if code == INTERRUPTED:
+        raise typer.Exit(code=code)
     warehouse = settings.warehouse
     if warehouse.exists():
         _print_frame(

@@ -22,10 +22,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.plan.objects import ErrorSource
 
 from agentstate_etl import schedules
 from agentstate_etl.config import Config, resolve_all
 from agentstate_etl.errors import AgentStateError, ConfigError
+from agentstate_etl.interrupts import stop_requested
 from agentstate_etl.marts import landed_partitions
 from agentstate_etl.settings import Settings
 from assets.executors import executor_name
@@ -97,6 +99,17 @@ def _warnings(result: RunResult) -> list[str]:
 
 
 RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
+
+
+def _stop_if_interrupted(result: RunResult) -> None:
+    """Ctrl-C or SIGTERM ends the running run as failed inside Dagster, which then returns as
+    from any failure; the backfill stops there instead of launching the next run."""
+    interrupted = any(
+        event.is_step_failure and event.step_failure_data.error_source == ErrorSource.INTERRUPT
+        for event in result.all_events
+    )
+    if interrupted or stop_requested():
+        raise KeyboardInterrupt(f"run {result.run_id[:8]} was interrupted")
 
 
 def _failure_message(result: RunResult) -> str:
@@ -266,6 +279,7 @@ def run_backfill(
             report.failures[label] = f"{label}: {exc}"
             progress(f"{label}: FAILED before its run started")
             continue
+        _stop_if_interrupted(result)
         report.run_ids[label] = result.run_id
         report.warnings += [f"{label}: {line}" for line in _warnings(result)]
         if result.success:
@@ -279,6 +293,7 @@ def run_backfill(
         result = execute(
             definitions, "schedule_files_job", instance, {**span, SOURCE_TAG: source}, None, logs
         )
+        _stop_if_interrupted(result)
         report.run_ids["schedules"] = result.run_id
         if result.success:
             progress(f"schedules: ok (run {result.run_id[:8]})")
@@ -297,6 +312,7 @@ def run_backfill(
         {**span, SOURCE_TAG: source, VENDORS_TAG: ",".join(chosen_vendors)},
         run_config=logs,
     )
+    _stop_if_interrupted(result)
     report.run_ids["warehouse"] = result.run_id
     report.warnings += [f"warehouse: {line}" for line in _warnings(result)]
     if result.success:

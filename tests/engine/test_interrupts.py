@@ -1,4 +1,5 @@
-"""SIGTERM stops what runs underneath: a whole process group, grandchildren included."""
+"""SIGTERM stops what runs underneath: a whole process group, grandchildren included; in a
+Dagster run, through the handler that Ctrl-C reaches."""
 
 from __future__ import annotations
 
@@ -48,3 +49,27 @@ def test_sigterm_stops_the_whole_group(tmp_path: Path) -> None:
     while alive(grandchild):
         assert time.monotonic() < deadline, "the grandchild outlived the wrapper"
         time.sleep(0.05)
+
+
+HANDED_OVER = """
+import os, signal
+from agentstate_etl.interrupts import stop_requested, terminate_as_interrupt
+terminate_as_interrupt()
+seen = []
+signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))  # as Dagster's, in a run
+os.kill(os.getpid(), signal.SIGTERM)
+assert seen == [signal.SIGINT] and stop_requested() == "SIGTERM", (seen, stop_requested())
+signal.signal(signal.SIGINT, signal.default_int_handler)  # outside a run
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+except KeyboardInterrupt as exc:
+    print(exc)
+"""
+
+
+def test_sigterm_goes_to_whoever_handles_ctrl_c_and_is_remembered() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HANDED_OVER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped by signal SIGTERM"
