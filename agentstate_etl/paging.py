@@ -178,7 +178,10 @@ def one_version_per_id(table: pa.Table, id_field: str, stats: FetchStats) -> pa.
     all flagged `conflicting_duplicate:<id_field>` in `_wire_error` for quarantine, and the one
     seen last, the vendor's latest word, kept once more unflagged. Rows without an id are not
     ours to drop. Only rows whose id repeats leave Arrow."""
-    ids = table.column(id_field).to_pandas()
+    column = table.column(id_field)
+    if pc.count_distinct(column).as_py() == len(column) - column.null_count:
+        return table  # the common case, settled in Arrow: no id repeats
+    ids = column.to_pandas()
     repeats = np.flatnonzero((ids.duplicated(keep=False) & ids.notna()).to_numpy())
     if not len(repeats):
         return table
