@@ -8,6 +8,8 @@ import orjson
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentstate_etl.intervals import vendor_intervals
 from agentstate_etl.mapping import state_mapping
@@ -65,6 +67,34 @@ def test_koreai_fall_back_hour_resolved_from_event_order() -> None:
 def test_iso_timestamps(text: str | None, expected: str | None) -> None:
     parsed = parse_iso_utc(pd.Series([text], dtype=object)).iloc[0]
     assert (None if pd.isna(parsed) else parsed.isoformat()) == expected
+
+
+ISO_TEXT = st.builds(
+    lambda at, fraction, separator, zone: (
+        at.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + fraction + zone
+    ),
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(["", ".4", ".407", ".4071", ".407123"]),
+    st.sampled_from(["T", " "]),
+    st.sampled_from(["Z", "+00:00", "+05:30", "-0500", "-03:00", ""]),
+)
+
+
+@given(
+    st.lists(st.one_of(ISO_TEXT, st.none(), st.sampled_from(["", "junk", "2026-02-30T00:00:00Z"])))
+)
+def test_a_column_reads_as_each_value_alone_would(texts: list[str | None]) -> None:
+    """Arrow takes a column only when it reads every value; either way each value comes out as
+    pandas reads it on its own (the fast path changes no result)."""
+    column = parse_iso_utc(pd.Series(texts, dtype=object, index=range(7, 7 + len(texts))))
+    alone = [
+        pd.to_datetime(pd.Series([t], dtype=object), utc=True, format="ISO8601", errors="coerce")
+        .astype("datetime64[ms, UTC]")
+        .iloc[0]
+        for t in texts
+    ]
+    assert column.index.tolist() == list(range(7, 7 + len(texts)))
+    assert [None if pd.isna(v) else v for v in column] == [None if pd.isna(v) else v for v in alone]
 
 
 @pytest.mark.parametrize(
