@@ -243,9 +243,9 @@ def _publish(
     """Keep the rows of the days this slice owns and write them per (vendor, day)."""
     column, kind = PUBLISHED[table]
     days = "utc_days" if kind == UTC_DAY else "report_days"
+    # the neighbours' rows go (a DELETE: copying the kept rows instead cost 0.2 s a week)
     con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} "
-        f"WHERE list_contains(getvariable('{days}'), {column})"
+        f"DELETE FROM {table} WHERE list_contains(getvariable('{days}'), {column}) IS NOT TRUE"
     )
     rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
     schema_file = generation_dir / table / SCHEMA_FILE
