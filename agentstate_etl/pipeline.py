@@ -46,6 +46,7 @@ from agentstate_etl.vendors.registry import VendorSpec, describe, through_client
 
 EXTRACTED_AT = "agentstate.extracted_at"
 T = TypeVar("T")
+F = TypeVar("F")
 # What one partition's failure may raise; `each_day` hands these back instead of stopping.
 DAY_ERRORS = (AgentStateError, OSError, ValueError)
 # Interval building is Arrow/numpy work that releases the GIL: days run side by side in threads.
@@ -147,14 +148,26 @@ def _validate(
     )
 
 
-def land_raw(
+@dataclass(frozen=True)
+class FetchedRaw:
+    """A partition's records as fetched, before validation: what `fetch_raw` hands `finish_raw`."""
+
+    tenant: VendorSettings
+    key: lake.PartitionKey
+    table: pa.Table = field(repr=False)
+    stats: Any
+    window: tuple[datetime, datetime]
+    extracted_at: datetime
+
+
+def fetch_raw(
     tenant: VendorSettings,
     day: date,
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> RawLanding:
-    """Fetch the partition's window (day plus lookback), validate, land raw and quarantine."""
+) -> FetchedRaw:
+    """Every record of the partition's window (day plus lookback), up to now."""
     spec = vendor_spec(tenant.vendor)
     key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
     start, end = fetch_window(day, settings.lookback_hours)
@@ -174,7 +187,14 @@ def land_raw(
             timeouts,
         )
     )
-    frame, split = _validate(spec, table, tenant, day, (start, fetch_end))
+    return FetchedRaw(tenant, key, table, stats, (start, fetch_end), extracted_at)
+
+
+def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
+    """Validate the fetched records, land raw and quarantine."""
+    spec = vendor_spec(fetched.key.vendor)
+    table, key = fetched.table, fetched.key
+    frame, split = _validate(spec, table, fetched.tenant, key.day, fetched.window)
     _check_quarantine_rate(split, key.label, settings)
 
     # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
@@ -188,21 +208,44 @@ def land_raw(
         lake.RAW,
         key,
         {lake.RAW: raw, lake.QUARANTINE: _quarantine_table(split)},
-        {EXTRACTED_AT: extracted_at.astimezone(UTC).isoformat()},
+        {EXTRACTED_AT: fetched.extracted_at.astimezone(UTC).isoformat()},
     )
     del table, frame, raw
     pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
     return RawLanding(
-        vendor=tenant.vendor,
-        day=day,
+        vendor=key.vendor,
+        day=key.day,
         fetched=split.total,
         valid=len(split.valid),
         quarantined=len(split.quarantine),
         quarantine_rate=split.quarantine_rate,
         quarantine_reasons=_reason_counts(split),
-        fetch_stats=describe(stats),
-        extracted_at=extracted_at,
+        fetch_stats=describe(fetched.stats),
+        extracted_at=fetched.extracted_at,
         key=key,
+    )
+
+
+def land_raw(
+    tenant: VendorSettings,
+    day: date,
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RawLanding:
+    """Fetch the partition's window (day plus lookback), validate, land raw and quarantine."""
+    return finish_raw(fetch_raw(tenant, day, settings, transport=transport), settings)
+
+
+def land_raw_days(
+    tenant: VendorSettings, days: Iterable[date], settings: Settings
+) -> Iterator[tuple[date, RawLanding | Exception]]:
+    """`land_raw` for each day, in day order, the next day fetched while this one is validated
+    and written: one fetch at a time, so the vendor sees the concurrency of one partition."""
+    yield from each_day_overlapped(
+        lambda day: fetch_raw(tenant, day, settings),
+        lambda fetched: finish_raw(fetched, settings),
+        days,
     )
 
 
@@ -372,6 +415,36 @@ def each_day(
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="agentstate-day") as pool:
         yield from pool.map(attempt, days)
+
+
+def each_day_overlapped(
+    fetch: Callable[[date], F], finish: Callable[[F], T], days: Iterable[date]
+) -> Iterator[tuple[date, T | Exception]]:
+    """Like `each_day` for a step in two halves: day n+1's `fetch` (waiting on a vendor) runs in
+    a thread while day n's `finish` (CPU work) runs here. Never two fetches at once."""
+
+    def attempt(day: date) -> F | Exception:
+        try:
+            return fetch(day)
+        except DAY_ERRORS as exc:
+            return exc
+
+    days = list(days)
+    with ThreadPoolExecutor(1, thread_name_prefix="agentstate-fetch") as pool:
+        upcoming = [pool.submit(attempt, day) for day in days[:1]]
+        for number, day in enumerate(days):
+            fetched = upcoming.pop().result()
+            if number + 1 < len(days):
+                upcoming.append(pool.submit(attempt, days[number + 1]))
+            if isinstance(fetched, Exception):
+                yield day, fetched
+                continue
+            try:
+                outcome: T | Exception = finish(fetched)
+            except DAY_ERRORS as exc:
+                outcome = exc
+            del fetched
+            yield day, outcome
 
 
 def run_partition(

@@ -12,7 +12,7 @@ so parallel tenants never exceed what the instance allows a vendor.
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -59,10 +59,10 @@ def run_days(
     context: dg.AssetExecutionContext,
     tenant: VendorSettings,
     what: str,
-    step: Callable[[date], T],
-    workers: int = 1,
+    outcomes: Iterable[tuple[date, T | Exception]],
 ) -> list[T]:
-    """Run `step` for each day of the run, keep going past failures, then fail naming them.
+    """Take each day's outcome (`pipeline.each_day`), keep going past failures, then fail
+    naming them.
 
     One log line for the days that landed (each log line is a row in Dagster's event log, and
     the per-day figures are in each day's materialization), one per day that failed.
@@ -72,7 +72,7 @@ def run_days(
     landed: list[date] = []
     failures: dict[date, str] = {}
     started = time.monotonic()
-    for day, outcome in pipeline.each_day(step, partition_days(context), workers):
+    for day, outcome in outcomes:
         if isinstance(outcome, Exception):
             failures[day] = f"{type(outcome).__name__}: {outcome}"
             context.log.error(f"{label} {day} {what} failed: {outcome}")
@@ -156,8 +156,9 @@ def build_tenant_assets(
     def raw_records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = context.resources.agentstate.settings()
         source = tenant_settings(context)
+        days = partition_days(context)
         landings = run_days(
-            context, source, RAW_RECORDS, lambda day: pipeline.land_raw(source, day, settings)
+            context, source, RAW_RECORDS, pipeline.land_raw_days(source, days, settings)
         )
         reasons: Counter[str] = Counter()
         for x in landings:
@@ -226,10 +227,13 @@ def build_tenant_assets(
             context,
             source,
             STATE_INTERVALS,
-            lambda day: pipeline.land_intervals(
-                lake.PartitionKey(vendor, source.tenant_id, day), settings
+            pipeline.each_day(
+                lambda day: pipeline.land_intervals(
+                    lake.PartitionKey(vendor, source.tenant_id, day), settings
+                ),
+                partition_days(context),
+                workers=pipeline.INTERVAL_WORKERS,
             ),
-            workers=pipeline.INTERVAL_WORKERS,
         )
         unknown: Counter[str] = Counter()
         for x in landings:
@@ -305,7 +309,9 @@ def _summary_asset(
             context,
             source,
             STATUS_SUMMARY,
-            lambda day: pipeline.land_summary(source, day, settings),
+            pipeline.each_day(
+                lambda day: pipeline.land_summary(source, day, settings), partition_days(context)
+            ),
         )
         for x in landings:
             report_day(
