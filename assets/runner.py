@@ -35,6 +35,8 @@ from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_
 from assets.vendor_assets import PROGRESS
 from assets.warehouse import VENDORS_TAG, WAREHOUSE
 
+WAREHOUSE_STEP = WAREHOUSE.to_user_string()  # the warehouse asset's step in a run
+
 # single-run backfill policies are marked beta; the CLI user cannot act on that warning
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -112,11 +114,22 @@ def _stop_if_interrupted(result: RunResult) -> None:
         raise KeyboardInterrupt(f"run {result.run_id[:8]} was interrupted")
 
 
-def _failure_message(result: RunResult) -> str:
-    """What failed, from each failed step's innermost error (ours, not Dagster's wrapper)."""
+def _failed_steps(result: RunResult) -> set[str]:
+    return {event.step_key for event in result.get_step_failure_events() if event.step_key}
+
+
+def _materialized(result: RunResult, key: dg.AssetKey) -> bool:
+    return any(event.asset_key == key for event in result.get_asset_materialization_events())
+
+
+def _failure_message(result: RunResult, steps: set[str]) -> str:
+    """What failed in `steps` (and the run itself, when it failed before any step), from each
+    failure's innermost error (ours, not Dagster's wrapper)."""
     messages: dict[str, str] = {}  # error -> where (the run's failure repeats its step's)
     for event in result.all_events:
         if event.is_failure and event.event_specific_data is not None:
+            if event.step_key and event.step_key not in steps:
+                continue
             error = getattr(event.event_specific_data, "error", None)
             while error is not None and error.cause is not None:
                 error = error.cause
@@ -262,6 +275,11 @@ def run_backfill(
         HOST_TAG: socket.gethostname(),
         PID_TAG: str(os.getpid()),
     }
+    chosen_vendors = sorted({t.vendor for t in tenants})
+    marts_tags = {VENDORS_TAG: ",".join(chosen_vendors)}
+    # one tenant and no schedule to land first: the marts follow in the tenant's own run,
+    # which saves launching a second run; otherwise one warehouse run after them all
+    marts_in_run = len(tenants) == 1 and not schedules.pending(settings)
     for chosen, settings_of in zip(tenants, resolved, strict=True):
         label = f"{chosen.vendor}/{settings_of.tenant_id}"
         progress(f"{label}: {days[0]} .. {days[-1]} ({len(days)} day(s)) ...")
@@ -269,11 +287,17 @@ def run_backfill(
             **span,
             **tenant_tags(chosen, source),
             "agentstate/tenant_id": settings_of.tenant_id,
+            **(marts_tags if marts_in_run else {}),
         }
-        try:  # the marts follow once, for every tenant, in the warehouse run below
+        try:
             with _progress_lines(progress):
                 result = execute(
-                    definitions, tenant_job_name(chosen), instance, tags, WAREHOUSE, logs
+                    definitions,
+                    tenant_job_name(chosen),
+                    instance,
+                    tags,
+                    None if marts_in_run else WAREHOUSE,
+                    logs,
                 )
         except (AgentStateError, dg.DagsterError) as exc:  # one tenant never stops the others
             report.failures[label] = f"{label}: {exc}"
@@ -281,12 +305,23 @@ def run_backfill(
             continue
         _stop_if_interrupted(result)
         report.run_ids[label] = result.run_id
-        report.warnings += [f"{label}: {line}" for line in _warnings(result)]
-        if result.success:
-            progress(f"{label}: ok (run {result.run_id[:8]})")
-        else:
-            report.failures[label] = _failure_message(result)
+        for line in _warnings(result):
+            where = "warehouse" if line.startswith(f"{WAREHOUSE.to_user_string()} ") else label
+            report.warnings.append(f"{where}: {line}")
+        failed = _failed_steps(result)
+        if failed - {WAREHOUSE_STEP} or not (result.success or failed):
+            report.failures[label] = _failure_message(result, failed - {WAREHOUSE_STEP})
             progress(f"{label}: FAILED (run {result.run_id[:8]})")
+        else:
+            progress(f"{label}: ok (run {result.run_id[:8]})")
+        if marts_in_run and _materialized(result, WAREHOUSE):
+            report.run_ids["warehouse"] = result.run_id
+            progress(f"warehouse: ok ({settings.warehouse})")
+            return report
+        if WAREHOUSE_STEP in failed:
+            report.failures["warehouse"] = _failure_message(result, {WAREHOUSE_STEP})
+            progress("warehouse: FAILED")
+            return report
     pending = schedules.pending(settings)
     if pending:  # landing them also brings the adherence marts of their days up to date
         progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")
@@ -298,9 +333,8 @@ def run_backfill(
         if result.success:
             progress(f"schedules: ok (run {result.run_id[:8]})")
         else:
-            report.failures["schedules"] = _failure_message(result)
+            report.failures["schedules"] = _failure_message(result, _failed_steps(result))
             progress("schedules: FAILED (the marts use the schedules landed before)")
-    chosen_vendors = sorted({t.vendor for t in tenants})
     if not landed_partitions(settings.lake, days, chosen_vendors):
         progress("warehouse: nothing landed, marts left as they were")
         return report
@@ -309,7 +343,7 @@ def run_backfill(
         definitions,
         WAREHOUSE_JOB,
         instance,
-        {**span, SOURCE_TAG: source, VENDORS_TAG: ",".join(chosen_vendors)},
+        {**span, SOURCE_TAG: source, **marts_tags},
         run_config=logs,
     )
     _stop_if_interrupted(result)
@@ -318,6 +352,6 @@ def run_backfill(
     if result.success:
         progress(f"warehouse: ok ({settings.warehouse})")
     else:
-        report.failures["warehouse"] = _failure_message(result)
+        report.failures["warehouse"] = _failure_message(result, _failed_steps(result))
         progress("warehouse: FAILED")
     return report

@@ -116,3 +116,23 @@ def test_failed_partitions_are_named_and_exit_non_zero(
     assert f"koreai/acct-sim {DAYS[0]}: " in output and f"koreai/acct-sim {DAYS[1]}: " in output
     assert "AGENTSTATE_MAX_QUARANTINE_RATE" in output
     assert "Traceback" not in output  # the causes, not Dagster's logs (those with --verbose)
+
+
+def test_one_tenant_updates_the_marts_in_its_own_run(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one tenant and no schedule file to land, the marts follow in the same run: no
+    second run to launch, and the run shows both the tenant's assets and the warehouse."""
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    code, output = run(
+        "backfill", "--vendor", "cxengage", "--start", str(DAYS[0]), "--end", str(DAYS[2])
+    )
+    assert code == 0, output
+    assert "warehouse: ok" in output
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    (only,) = instance.get_runs()
+    assert only.is_success and only.tags["agentstate/vendors"] == "cxengage"
+    records = instance.fetch_materializations(dg.AssetKey("warehouse"), limit=10).records
+    assert {r.partition_key for r in records} == {str(DAYS[0]), str(DAYS[1])}
+    assert {r.run_id for r in records} == {only.run_id}
