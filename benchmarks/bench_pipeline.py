@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -242,7 +243,8 @@ def _through_dagster(job: Job) -> int:
 
 def _engine_update(job: Job) -> int:
     """What `agentstate backfill` computes, without its process start-up and without Dagster:
-    `run_partition` per day, then the warehouse updated for those days only."""
+    raw for each day (the next fetched while one is written), their intervals, then the
+    warehouse updated for those days only."""
     from agentstate_etl import pipeline
     from agentstate_etl.marts import update_warehouse
     from agentstate_etl.settings import Settings
@@ -250,10 +252,16 @@ def _engine_update(job: Job) -> int:
     settings = Settings.from_env()
     tenant = cxengage_tenant()
     records, keys = 0, []
-    for day in job.day_list():
-        raw, _, _ = pipeline.run_partition(tenant, day, settings)
-        records += raw.fetched
-        keys.append(raw.key)
+    for day, landed in pipeline.land_raw_days(tenant, job.day_list(), settings):
+        if isinstance(landed, Exception):
+            raise SystemExit(f"{day} failed: {landed}")
+        records += landed.fetched
+        keys.append(landed.key)
+    for key, outcome in pipeline.each_day(
+        lambda day: pipeline.land_intervals(day, settings), keys, pipeline.INTERVAL_WORKERS
+    ):
+        if isinstance(outcome, Exception):
+            raise SystemExit(f"{key.label} failed: {outcome}")
     update_warehouse(settings, keys)
     return records
 
@@ -283,6 +291,52 @@ def _land_history(job: Job) -> int:
     return records
 
 
+def _land_analytics(job: Job) -> int:
+    """The untimed set-up of the rebuild rows: `job.days` days of `job.agents` CxEngage agents
+    landed through the engine from an in-process simulator, and the schedule the simulator
+    exports for those agents (who follow it imperfectly) landed as a WFM tool's files are."""
+    from agentstate_etl import pipeline, schedules
+    from agentstate_etl.settings import Settings
+    from agentstate_etl.simulator.config import SimConfig
+    from agentstate_etl.simulator.schedule import write_schedule_files
+    from agentstate_etl.simulator.server import SimulatorServer
+
+    days = job.day_list()
+    now = just_after(days[-1])
+    config = SimConfig(seed=7, agents=job.agents, start=days[0] - timedelta(days=1), now=now)
+    records = 0
+    with SimulatorServer(config) as server:
+        os.environ.update(vendor_env(server.base_url), AGENTSTATE_NOW=now.isoformat())
+        settings, tenant = Settings.from_env(), cxengage_tenant()
+        for day, landed in pipeline.land_raw_days(tenant, days, settings):
+            if isinstance(landed, Exception):
+                raise SystemExit(f"{day} failed: {landed}")
+            pipeline.land_intervals(landed.key, settings)
+            records += landed.fetched
+        write_schedule_files(
+            server.world, settings.schedules, settings.report_tz, days, vendors=["cxengage"]
+        )
+    for schedule in schedules.pending(settings):
+        schedules.land_file(schedule, settings)
+    return records
+
+
+def _rebuild_marts(job: Job) -> int:
+    """What `agentstate rebuild` computes: every mart from the landed lake, no vendor calls."""
+    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.settings import Settings
+
+    return build_warehouse(Settings.from_env()).rows_published["agent_state_intervals"]
+
+
+def _rebuild_existing_marts(job: Job) -> int:
+    """The same rebuild without the analytics marts: the warehouse as it was before them."""
+    from rebuild_existing_marts import leave_out_analytics
+
+    leave_out_analytics()
+    return _rebuild_marts(job)
+
+
 MEASURES = {
     "ceiling": lambda job: asyncio.run(_ceiling(job)),
     "agentstate-cxengage": lambda job: _engine(job, "cxengage"),
@@ -301,8 +355,10 @@ MEASURES = {
     "backfill-ceiling": lambda job: asyncio.run(_ceiling(job)),
     "backfill-no-cli-no-dagster": _engine_update,
     "startup-no-cli-no-dagster": _engine_update,
+    "rebuild-all-marts-no-cli": _rebuild_marts,
+    "rebuild-existing-marts-no-cli": _rebuild_existing_marts,
 }
-SETUP = {"land-history": _land_history}  # untimed preparations, not rows
+SETUP = {"land-history": _land_history, "land-analytics": _land_analytics}  # untimed, not rows
 
 
 # --- rows measured as users run them: `agentstate backfill` in a new process ---------------
@@ -398,6 +454,27 @@ def measure_cli(job: Job) -> None:
     if job.profile:
         write_breakdown(session, Path(job.profile) / job.name)
     records = fetched_records(job.home, days)
+    print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
+
+
+def measure_rebuild_cli(job: Job) -> None:
+    """One `agentstate rebuild` process (or its peer without the analytics marts), timed from
+    spawn to exit; records are the rows of agent_state_intervals it published."""
+    start_from(job)
+    if job.name == "rebuild-all-marts":
+        command = [*agentstate_command(), "rebuild"]
+    else:
+        command = [sys.executable, str(HERE / "rebuild_existing_marts.py")]
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, env=cli_environment(job), cwd=job.home, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    published = re.search(r"agent_state_intervals ([0-9,]+)", done.stdout)
+    records = int(published.group(1).replace(",", "")) if published else 0
     print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
 
 
@@ -507,6 +584,9 @@ def measure(job: Job) -> None:
     if job.name in CLI_ROWS:
         measure_cli(job)
         return
+    if job.name in REBUILD_CLI_ROWS:
+        measure_rebuild_cli(job)
+        return
     start_from(job)
     os.environ.update(vendor_env(job.base_url))
     os.environ.update(
@@ -607,7 +687,10 @@ HISTORY_ROWS = (
 )
 BACKFILL_ROWS = ("backfill-ceiling", "backfill-vs-ceiling", "backfill-no-cli-no-dagster")
 STARTUP_ROWS = ("startup", "startup-no-cli-no-dagster")
-ROWS = (*MEASURES, *CLI_ROWS)
+# `agentstate rebuild` in a new process, and its peer without the analytics marts
+REBUILD_CLI_ROWS = ("rebuild-all-marts", "rebuild-existing-marts")
+ANALYTICS_ROWS = (*REBUILD_CLI_ROWS, "rebuild-all-marts-no-cli", "rebuild-existing-marts-no-cli")
+ROWS = (*MEASURES, *CLI_ROWS, *REBUILD_CLI_ROWS)
 
 
 def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict[str, dict]:
@@ -711,6 +794,35 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
                 )
 
             alternate(names, startup_job, max(args.repeat, 3))
+
+    names = chosen(ANALYTICS_ROWS)
+    if names:
+        first = date(2026, 3, 2)
+        template = home / "analytics-template"
+        print(
+            f"set-up, untimed: {args.analytics_days} days of {args.analytics_agents} agents and "
+            "their schedule landed through the engine ...",
+            flush=True,
+        )
+        setup = Job("land-analytics", "", first, args.analytics_days, "", str(template))
+        setup.agents = args.analytics_agents
+        run_job(setup)
+        now = just_after(first + timedelta(days=args.analytics_days - 1))
+
+        def analytics_job(name: str, row_home: str) -> Job:
+            return Job(
+                name,
+                "",
+                first,
+                args.analytics_days,
+                now.isoformat(),
+                row_home,
+                profile=args.profile,
+                template=str(template),
+                vs="",
+            )
+
+        alternate(names, analytics_job, max(args.repeat, 3))
     return results
 
 
@@ -733,6 +845,8 @@ def main() -> None:
     parser.add_argument("--backfill-agents", type=int, default=1500, help="backfill-* rows")
     parser.add_argument("--backfill-days", type=int, default=7, help="backfill-* rows")
     parser.add_argument("--startup-agents", type=int, default=10, help="startup-* rows")
+    parser.add_argument("--analytics-agents", type=int, default=2000, help="rebuild-*-marts rows")
+    parser.add_argument("--analytics-days", type=int, default=7, help="rebuild-*-marts rows")
     parser.add_argument(
         "--repeat", type=int, default=2, help="rounds of each scaling group (startup: >= 3)"
     )
@@ -754,6 +868,7 @@ def main() -> None:
     if args.quick:
         args.history_agents, args.history_days = 50, 5
         args.backfill_agents, args.backfill_days = 100, 2
+        args.analytics_agents, args.analytics_days = 100, 2
     wanted = set(filter(None, args.only.split(",")))
     if "rebuild" in wanted:
         wanted.add("agentstate-cxengage")  # it lands the raw Parquet the rebuild reads
@@ -929,6 +1044,18 @@ def report(
             f"({backfill / backfill_ceiling:.2f}x)",
             backfill / backfill_ceiling >= 0.5,
         )
+    for suffix, how in (("", "as `agentstate rebuild` runs"), ("-no-cli", "engine only")):
+        everything = results.get(f"rebuild-all-marts{suffix}")
+        existing = results.get(f"rebuild-existing-marts{suffix}")
+        if everything and existing:
+            added = everything["seconds"] / existing["seconds"] - 1
+            bar(
+                f"rebuilding the analytics marts for {args.analytics_agents} agents x "
+                f"{args.analytics_days} days adds <= 50% to the rebuild of the existing marts, "
+                f"{how} ({everything['seconds']:.2f} vs {existing['seconds']:.2f} s, "
+                f"+{added:.0%}; runs {everything['runs']} vs {existing['runs']} s)",
+                added <= 0.5,
+            )
     text = "\n".join([table, "", *bars])
     print("\n" + text)
     if args.write:
@@ -945,7 +1072,7 @@ def describe(
 ) -> str:
     """What the rows of this run measured, in a sentence or two per group."""
     parts = []
-    if set(results) - {*HISTORY_ROWS, *BACKFILL_ROWS, *STARTUP_ROWS}:
+    if set(results) - {*HISTORY_ROWS, *BACKFILL_ROWS, *STARTUP_ROWS, *ANALYTICS_ROWS}:
         parts.append(
             f"{agents} agents (CxEngage and CXone, simulator on loopback, no "
             f"faults, seed 7); ceiling and agentstate rows over {days} days (each day's "
@@ -961,7 +1088,7 @@ def describe(
             "(timed from spawn to exit: interpreter, imports, a fresh DAGSTER_HOME's instance, "
             "the vendor run and the warehouse run; peak RSS of the process tree through "
             "RUSAGE_CHILDREN); `-no-cli-no-dagster` rows do the same work in the engine "
-            "(`run_partition` per day, then the warehouse updated for those days), imports "
+            "(raw, intervals and the warehouse updated for those days, as the runs do), imports "
             "loaded before the clock starts. "
             f"history: 1 day of {args.history_agents} agents on an empty lake and on a lake "
             f"holding the {args.history_days} days before it (landed untimed through the "
@@ -969,6 +1096,17 @@ def describe(
             "x ceiling against backfill-ceiling, measured alongside. startup: 1 day of "
             f"{args.startup_agents} agents. Each group alternated {args.repeat} times "
             "(startup: at least 3), fastest run and highest peak RSS kept."
+        )
+    if set(results) & set(ANALYTICS_ROWS):
+        parts.append(
+            "rebuild-*-marts: `agentstate rebuild` as a new process (spawn to exit) and, in "
+            "the -no-cli rows, its work alone (`build_warehouse`, imports loaded before the "
+            f"clock starts), over {args.analytics_days} days of "
+            f"{args.analytics_agents} CxEngage agents and the schedule the simulator exports for "
+            "them, landed untimed; `existing` leaves out what the analytics marts added "
+            "(benchmarks/rebuild_existing_marts.py: SQL files from 55_report_days on, their "
+            "tables and checks, the schedule segments). "
+            f"Alternated {max(args.repeat, 3)} times, fastest kept."
         )
     return " ".join(parts)
 

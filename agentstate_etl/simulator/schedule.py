@@ -194,13 +194,15 @@ def _junk(day: date, kind: str, zone: ZoneInfo) -> list[dict[str, object]]:
 JUNK_REASONS = ("missing_required", "end_before_start", "bad_timestamp", "overlapping_segment")
 
 
-def schedule_files(world: World, report_tz: str, days: Iterable[date]) -> dict[date, pd.DataFrame]:
+def schedule_files(
+    world: World, report_tz: str, days: Iterable[date], vendors: Iterable[str] = VENDORS
+) -> dict[date, pd.DataFrame]:
     """The content of each day's schedule file: ISO-8601 text, UTC `Z` for most rows and the
     report zone's offset for every third one, plus (with the `malformed` fault, in files long
     enough) a malformed row whose kind cycles with the day (JUNK_REASONS)."""
     zone = ZoneInfo(report_tz)
     days = sorted(set(days))
-    segments = schedule(world, report_tz, days)
+    segments = schedule(world, report_tz, days, vendors)
     files: dict[date, pd.DataFrame] = {}
     for number, day in enumerate(days):
         part = segments[segments["day"] == day]
@@ -230,13 +232,18 @@ def schedule_files(world: World, report_tz: str, days: Iterable[date]) -> dict[d
 
 
 def write_schedule_files(
-    world: World, folder: Path, report_tz: str, days: Iterable[date]
+    world: World,
+    folder: Path,
+    report_tz: str,
+    days: Iterable[date],
+    vendors: Iterable[str] = VENDORS,
 ) -> list[Path]:
     """Write each day's file into `folder` as `YYYY-MM-DD.csv` (every third day `.parquet`),
-    the way a WFM export lands; returns the paths."""
+    the way a WFM export lands; returns the paths. Only `vendors`' agents are simulated for it."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for number, (day, frame) in enumerate(sorted(schedule_files(world, report_tz, days).items())):
+    files = schedule_files(world, report_tz, days, vendors)
+    for number, (day, frame) in enumerate(sorted(files.items())):
         path = folder / f"{day.isoformat()}.{'parquet' if number % 3 == 2 else 'csv'}"
         temp = path.with_name(f".{path.name}.tmp")
         if path.suffix == ".csv":
