@@ -443,17 +443,28 @@ def measure_cli(job: Job) -> None:
         session.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "pyinstrument", "-i", "0.001", "-r", "pyisession"]
         command += ["-o", str(session), "-m", "agentstate_etl.cli", *args]
+    seconds, _ = run_timed(job, command)
+    if job.profile:
+        write_breakdown(session, Path(job.profile) / job.name)
+    print_measured(fetched_records(job.home, days), seconds)
+
+
+def run_timed(job: Job, command: list[str]) -> tuple[float, str]:
+    """(seconds from spawn to exit, stdout) of `command` run in the row's home; it must succeed."""
     began = time.perf_counter()
     done = subprocess.run(
         command, env=cli_environment(job), cwd=job.home, capture_output=True, text=True
     )
     seconds = time.perf_counter() - began
     if done.returncode:
-        raise SystemExit(f"agentstate {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+    return seconds, done.stdout
+
+
+def print_measured(records: int, seconds: float) -> None:
+    """The row's result for the driver. This process only waits, so `RUSAGE_CHILDREN` is the
+    command's: the peak RSS of the largest process in its tree."""
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if job.profile:
-        write_breakdown(session, Path(job.profile) / job.name)
-    records = fetched_records(job.home, days)
     print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
 
 
@@ -465,17 +476,9 @@ def measure_rebuild_cli(job: Job) -> None:
         command = [*agentstate_command(), "rebuild"]
     else:
         command = [sys.executable, str(HERE / "rebuild_existing_marts.py")]
-    began = time.perf_counter()
-    done = subprocess.run(
-        command, env=cli_environment(job), cwd=job.home, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - began
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    published = re.search(r"agent_state_intervals ([0-9,]+)", done.stdout)
-    records = int(published.group(1).replace(",", "")) if published else 0
-    print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
+    seconds, output = run_timed(job, command)
+    published = re.search(r"agent_state_intervals ([0-9,]+)", output)
+    print_measured(int(published.group(1).replace(",", "")) if published else 0, seconds)
 
 
 # --- where a backfill's seconds go (from a pyinstrument session of the CLI) ----------------
