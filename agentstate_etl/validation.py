@@ -146,13 +146,14 @@ def split_valid(
             existing.extend(r for r in row_reasons if r not in existing)
 
     bad_index = pd.Index(list(reasons.keys()))
-    if raw is not None:
+    if not len(bad_index):
+        records = []  # (a take of no rows from a table of many pages still costs a copy)
+    elif raw is not None:
         positions = frame.index.get_indexer(bad_index)
         bad_rows = raw.select(raw_fields).take(pa_arrow.array(positions, pa_arrow.int64()))
         records = bad_rows.to_pylist()
     else:
-        bad = frame.loc[bad_index, raw_fields] if len(bad_index) else frame.iloc[0:0][raw_fields]
-        records = bad.to_dict("records")
+        records = frame.loc[bad_index, raw_fields].to_dict("records")
     raw_records = [
         orjson.dumps({k: (None if pd.isna(v) else v) for k, v in record.items()}).decode()
         for record in records
