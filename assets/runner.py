@@ -306,7 +306,7 @@ def run_backfill(
         _stop_if_interrupted(result)
         report.run_ids[label] = result.run_id
         for line in _warnings(result):
-            where = "warehouse" if line.startswith(f"{WAREHOUSE.to_user_string()} ") else label
+            where = "warehouse" if line.startswith(f"{WAREHOUSE_STEP} ") else label
             report.warnings.append(f"{where}: {line}")
         failed = _failed_steps(result)
         if failed - {WAREHOUSE_STEP} or not (result.success or failed):
