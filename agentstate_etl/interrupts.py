@@ -5,10 +5,12 @@ the simulator thread would not stop; `terminate_as_interrupt` hands SIGTERM to w
 Ctrl-C at that moment: during a run, Dagster's own handler, which stops the step at a safe point
 and marks the run failed; elsewhere, a KeyboardInterrupt. A run that Dagster ended this way
 returns normally, so the request is also remembered (`stop_requested`) for the caller to stop
-launching further runs. Dagster's webserver and daemon start code
-servers of their own (and `dagster dev` ignored both signals while those kept running), so
-`run_process_group` starts its commands in a process group of their own and, when told to stop,
-stops the whole group: SIGTERM, then SIGKILL after a grace period.
+launching further runs.
+
+Dagster's webserver and daemon start code servers of their own (and `dagster dev` ignored both
+signals while those kept running), so `run_process_group` starts its commands in a process
+group of their own and, when told to stop, stops the whole group: SIGTERM, then SIGKILL after a
+grace period.
 """
 
 from __future__ import annotations
