@@ -71,22 +71,16 @@ def _run(
 ) -> int:
     from assets.runner import run_backfill
 
-    try:
-        report = run_backfill(
-            config,
-            vendors,
-            parse_day(start, "--start"),
-            parse_day(end, "--end"),
-            tenant=tenant,
-            progress=typer.echo,
-            source=source,
-            verbose=verbose,
-        )
-    except KeyboardInterrupt as exc:
-        typer.secho(
-            f"\ninterrupted ({exc}): no further runs started", fg=typer.colors.RED, err=True
-        )
-        return INTERRUPTED
+    report = run_backfill(
+        config,
+        vendors,
+        parse_day(start, "--start"),
+        parse_day(end, "--end"),
+        tenant=tenant,
+        progress=typer.echo,
+        source=source,
+        verbose=verbose,
+    )
     for line in report.warnings:
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW)
     for what, why in report.failures.items():
@@ -113,7 +107,15 @@ def backfill(
         code = _run(load_config(), vendors, start, end, tenant, verbose=verbose)
     except AgentStateError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt as exc:
+        code = _interrupted(exc)
     raise typer.Exit(code=code)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C or SIGTERM, wherever it landed: the running run ended as failed, no other began."""
+    typer.secho(f"\ninterrupted ({exc}): no further runs started", fg=typer.colors.RED, err=True)
+    return INTERRUPTED
 
 
 @app.command()
@@ -162,8 +164,8 @@ def demo(
             code = _run(loaded, list(VENDORS), start.isoformat(), today.isoformat(), source="demo")
     except AgentStateError as exc:
         _fail(str(exc))
-    if code == INTERRUPTED:
-        raise typer.Exit(code=code)
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(code=_interrupted(exc)) from None
     warehouse = settings.warehouse
     if warehouse.exists():
         _print_frame(
