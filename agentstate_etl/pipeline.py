@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from agentstate_etl import lake
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.errors import AgentStateError, ConfigError, ValidationError
-from agentstate_etl.http import Timeouts
+from agentstate_etl.http import FetchStats, Timeouts
 from agentstate_etl.intervals import (
     day_bounds,
     fetch_window,
@@ -155,7 +155,7 @@ class FetchedRaw:
     tenant: VendorSettings
     key: lake.PartitionKey
     table: pa.Table = field(repr=False)
-    stats: Any
+    stats: FetchStats
     window: tuple[datetime, datetime]
     extracted_at: datetime
 
