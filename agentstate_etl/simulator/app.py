@@ -32,6 +32,7 @@ from agentstate_etl.simulator.world import World, iso_one, to_ms
 
 MAX_LIMIT = 1000
 DROP_MESSAGE = "ASGI callable returned without completing response."
+REVOKED_GRACE_S = 5.0  # a token renewed after a revocation cannot be revoked for this long
 
 
 class ApiError(Exception):
@@ -155,6 +156,9 @@ class Simulator:
         self.tokens: dict[str, float] = {}  # CXone access token -> monotonic expiry
         self.token_tenant: dict[str, int] = {}  # CXone access token -> tenant it was issued to
         self.revoked: set[str] = set()
+        # tenant -> when its last token was revoked; token -> until when it cannot be revoked
+        self.last_revocation: dict[int, float] = {}
+        self.immune_until: dict[str, float] = {}
         self.answered_windows: set[tuple[int, int, int, int]] = set()
         self._lock = threading.Lock()
         self.requests = 0
@@ -288,8 +292,14 @@ class Simulator:
         token = secrets.token_urlsafe(24)
         ttl = self.faults.token_ttl_s
         with self._lock:
-            self.tokens[token] = time.monotonic() + ttl
+            now = time.monotonic()
+            self.tokens[token] = now + ttl
             self.token_tenant[token] = world.tenant
+            # a token renewed because of a revocation is not revoked again at once: a real
+            # vendor revokes rarely, and a client renews once per request (SPEC §4.2), however
+            # many of its processes share the client id
+            if now - self.last_revocation.get(world.tenant, -REVOKED_GRACE_S) < REVOKED_GRACE_S:
+                self.immune_until[token] = now + REVOKED_GRACE_S
         return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
     def _bearer_world(self, request: Request) -> World:
@@ -301,8 +311,10 @@ class Simulator:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         with self._lock:
             expiry = self.tokens.get(token)
-            if revoke and expiry is not None:
+            now = time.monotonic()
+            if revoke and expiry is not None and now >= self.immune_until.get(token, 0.0):
                 self.revoked.add(token)
+                self.last_revocation[self.token_tenant[token]] = now
             valid = (
                 scheme.lower() == "bearer"
                 and expiry is not None

@@ -117,3 +117,15 @@ def test_malformed_and_unknown_states_are_served() -> None:
         results = orjson.loads(body)["results"]
         assert any(r["eventId"] is None for r in results) or b"JUNK-" in body
         assert "coaching" in {r["state"] for r in results}
+
+
+def test_a_token_renewed_after_a_revocation_is_not_revoked_again_at_once() -> None:
+    """So a client that renews once per request always gets through, however many processes
+    share its client id: the renewed token serves even while every request draws a revocation
+    (the first request of a URL after a success may be revoked, so each pass would be)."""
+    params = {"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 5}
+    for client in serve(Faults(revoke_tokens=1.0)):
+        assert client.get(HISTORY, params=params, headers=cxone_token(client)).status_code == 401
+        renewed = cxone_token(client)
+        for _ in range(3):
+            assert client.get(HISTORY, params=params, headers=renewed).status_code == 200
