@@ -1,11 +1,12 @@
 """Shutting down cleanly when asked to (SIGINT, SIGTERM), whatever runs underneath.
 
 Python ends on SIGTERM without unwinding, so an in-process Dagster run would stay STARTED and
-the simulator thread would not stop; `terminate_as_interrupt` hands SIGTERM to whatever handles
-Ctrl-C at that moment: during a run, Dagster's own handler, which stops the step at a safe point
-and marks the run failed; elsewhere, a KeyboardInterrupt. A run that Dagster ended this way
-returns normally, so the request is also remembered (`stop_requested`) for the caller to stop
-launching further runs.
+the simulator thread would not stop. `terminate_as_interrupt` gives SIGTERM and Ctrl-C one
+handler that remembers the signal (`stop_requested`) and raises KeyboardInterrupt. While a run
+executes, Dagster takes both signals over (its handler stops the step at a safe point and the
+run ends as failed, and `execute_in_process` then returns as from any failure); afterwards it
+gives both back to the handler SIGINT had, this one. The caller therefore looks at each run's
+result too, not only at `stop_requested`.
 
 Dagster's webserver and daemon start code servers of their own (and `dagster dev` ignored both
 signals while those kept running), so `run_process_group` starts its commands in a process
@@ -30,24 +31,18 @@ _requested: list[str] = []  # the signals asked to stop this process, in order
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    _requested.append(signal.Signals(signum).name)
-    on_interrupt = signal.getsignal(signal.SIGINT)
-    if callable(on_interrupt) and on_interrupt is not signal.default_int_handler:
-        on_interrupt(signal.SIGINT, frame)  # Dagster's, during a run: stops at a safe point
-        return
-    _interrupt(signum, frame)
+    name = signal.Signals(signum).name
+    _requested.append(name)
+    raise KeyboardInterrupt(f"stopped by signal {name}")
 
 
 def terminate_as_interrupt() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
 
 
 def stop_requested() -> str | None:
-    """The signal that asked this process to stop, if one did."""
+    """The signal that asked this process to stop, if our handler saw one."""
     return _requested[0] if _requested else None
 
 

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.execution.plan.objects import ErrorSource
+from dagster._utils.error import SerializableErrorInfo
 
 from agentstate_etl import schedules
 from agentstate_etl.config import Config, resolve_all
@@ -103,15 +103,25 @@ def _warnings(result: RunResult) -> list[str]:
 RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
+INTERRUPTS = {"KeyboardInterrupt", "DagsterExecutionInterruptedError"}
+
+
 def _stop_if_interrupted(result: RunResult) -> None:
     """Ctrl-C or SIGTERM ends the running run as failed inside Dagster, which then returns as
     from any failure; the backfill stops there instead of launching the next run."""
-    interrupted = any(
-        event.is_step_failure and event.step_failure_data.error_source == ErrorSource.INTERRUPT
+    if stop_requested() or any(
+        error.cls_name in INTERRUPTS
         for event in result.all_events
-    )
-    if interrupted or stop_requested():
+        if event.is_failure
+        for error in _error_chain(getattr(event.event_specific_data, "error", None))
+    ):
         raise KeyboardInterrupt(f"run {result.run_id[:8]} was interrupted")
+
+
+def _error_chain(error: SerializableErrorInfo | None) -> Iterator[SerializableErrorInfo]:
+    while error is not None:
+        yield error
+        error = error.cause or error.context
 
 
 def _failed_steps(result: RunResult) -> set[str]:
