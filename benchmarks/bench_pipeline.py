@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -702,13 +702,19 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
     fastest run and its highest peak RSS; every run's seconds are kept under "runs"."""
     results: dict[str, dict] = {}
 
+    row_options: dict[str, Any] = {"profile": args.profile, "vs": ""}  # no ceiling beside them
+
     def chosen(names: tuple[str, ...]) -> list[str]:
         return [name for name in names if not wanted or name in wanted]
 
-    def alternate(names: list[str], make: Any, repeat: int) -> None:
+    def alternate(names: list[str], group: Job, repeat: int, templated: Any = None) -> None:
+        """Each row is `group` under its own name and home (and `group.template` only where
+        `templated(name)`, when given)."""
         for attempt in range(repeat):
             for name in names:
-                result = run_job(make(name, str(home / f"{name}-{attempt}")))
+                template = group.template if templated is None or templated(name) else ""
+                row_home = str(home / f"{name}-{attempt}")
+                result = run_job(replace(group, name=name, home=row_home, template=template))
                 kept = results.get(name)
                 runs = [*(kept["runs"] if kept else []), round(result["seconds"], 2)]
                 rss = max(result["rss_mib"], kept["rss_mib"] if kept else 0)
@@ -739,21 +745,17 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
         with SimulatorProcess(
             simulator_args(args.history_agents, measured, now, "cxengage")
         ) as sim:
-
-            def history_job(name: str, row_home: str) -> Job:
-                return Job(
-                    name,
-                    sim.base_url,
-                    measured,
-                    1,
-                    now.isoformat(),
-                    row_home,
-                    profile=args.profile,
-                    template=str(template) if "60d" in name else "",
-                    vs="",
-                )
-
-            alternate(names, history_job, args.repeat)
+            group = Job(
+                "",
+                sim.base_url,
+                measured,
+                1,
+                now.isoformat(),
+                "",
+                **row_options,
+                template=str(template),
+            )
+            alternate(names, group, args.repeat, templated=lambda name: "60d" in name)
 
     names = chosen(BACKFILL_ROWS)
     if names:
@@ -763,40 +765,25 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
         now = just_after(first + timedelta(days=args.backfill_days - 1))
         print(f"simulator: {args.backfill_agents} agents, {first} + {args.backfill_days} days ...")
         with SimulatorProcess(simulator_args(args.backfill_agents, first, now, "cxengage")) as sim:
-
-            def backfill_job(name: str, row_home: str) -> Job:
-                return Job(
-                    name,
-                    sim.base_url,
-                    first,
-                    args.backfill_days,
-                    now.isoformat(),
-                    row_home,
-                    profile=args.profile,
-                    vs="backfill-ceiling",
-                )
-
-            alternate(names, backfill_job, args.repeat)
+            group = Job(
+                "",
+                sim.base_url,
+                first,
+                args.backfill_days,
+                now.isoformat(),
+                "",
+                profile=args.profile,
+                vs="backfill-ceiling",
+            )
+            alternate(names, group, args.repeat)
 
     names = chosen(STARTUP_ROWS)
     if names:
         first = date(2026, 3, 2)
         now = just_after(first)
         with SimulatorProcess(simulator_args(args.startup_agents, first, now, "cxengage")) as sim:
-
-            def startup_job(name: str, row_home: str) -> Job:
-                return Job(
-                    name,
-                    sim.base_url,
-                    first,
-                    1,
-                    now.isoformat(),
-                    row_home,
-                    profile=args.profile,
-                    vs="",
-                )
-
-            alternate(names, startup_job, max(args.repeat, 3))
+            group = Job("", sim.base_url, first, 1, now.isoformat(), "", **row_options)
+            alternate(names, group, max(args.repeat, 3))
 
     names = chosen(ANALYTICS_ROWS)
     if names:
@@ -812,20 +799,17 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
         run_job(setup)
         now = just_after(first + timedelta(days=args.analytics_days - 1))
 
-        def analytics_job(name: str, row_home: str) -> Job:
-            return Job(
-                name,
-                "",
-                first,
-                args.analytics_days,
-                now.isoformat(),
-                row_home,
-                profile=args.profile,
-                template=str(template),
-                vs="",
-            )
-
-        alternate(names, analytics_job, max(args.repeat, 3))
+        group = Job(
+            "",
+            "",
+            first,
+            args.analytics_days,
+            now.isoformat(),
+            "",
+            **row_options,
+            template=str(template),
+        )
+        alternate(names, group, max(args.repeat, 3))
     return results
 
 
