@@ -704,6 +704,11 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
 
     row_options: dict[str, Any] = {"profile": args.profile, "vs": ""}  # no ceiling beside them
 
+    def set_up(job: Job, agents: int, what: str) -> None:
+        """An untimed preparation (SETUP) of `job.days` days of `agents` agents."""
+        print(f"set-up, untimed: {job.days} days of {agents} agents {what} ...", flush=True)
+        run_job(replace(job, agents=agents))
+
     def chosen(names: tuple[str, ...]) -> list[str]:
         return [name for name in names if not wanted or name in wanted]
 
@@ -732,14 +737,11 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
         measured = first + timedelta(days=args.history_days)
         template = home / "history-template"
         if any("60d" in name for name in names):
-            print(
-                f"set-up, untimed: {args.history_days} days of {args.history_agents} agents "
-                "landed through the engine, then one warehouse update ...",
-                flush=True,
+            set_up(
+                Job("land-history", "", first, args.history_days, "", str(template)),
+                args.history_agents,
+                "landed through the engine, then one warehouse update",
             )
-            setup = Job("land-history", "", first, args.history_days, "", str(template))
-            setup.agents = args.history_agents
-            run_job(setup)
         now = just_after(measured)
         print(f"simulator: {args.history_agents} agents, {measured} ...", flush=True)
         with SimulatorProcess(
@@ -789,14 +791,11 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
     if names:
         first = date(2026, 3, 2)
         template = home / "analytics-template"
-        print(
-            f"set-up, untimed: {args.analytics_days} days of {args.analytics_agents} agents and "
-            "their schedule landed through the engine ...",
-            flush=True,
+        set_up(
+            Job("land-analytics", "", first, args.analytics_days, "", str(template)),
+            args.analytics_agents,
+            "and their schedule landed through the engine",
         )
-        setup = Job("land-analytics", "", first, args.analytics_days, "", str(template))
-        setup.agents = args.analytics_agents
-        run_job(setup)
         now = just_after(first + timedelta(days=args.analytics_days - 1))
 
         group = Job(
