@@ -21,10 +21,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
+from urllib.parse import quote
 
 import httpx
 import orjson
 import pyarrow as pa
+from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -35,6 +37,7 @@ from tenacity import (
 
 from agentstate_etl.errors import VendorError
 from agentstate_etl.redaction import SCAN_CHARS, Secrets
+from agentstate_etl.vendors.capabilities import Capabilities
 from agentstate_etl.wire import PageShapeError, decode_page
 
 REQUEST_TIMEOUT_VARIABLE = "AGENTSTATE_REQUEST_TIMEOUT_S"
@@ -120,6 +123,11 @@ def iso_utc(moment: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
+def path_segment(value: str) -> str:
+    """`value` as one URL path segment: an id never becomes a path (`../x`, `a/b?q`)."""
+    return quote(value, safe="")
+
+
 def safe_url(url: httpx.URL | str) -> str:
     """The URL without user info (credentials never go in a URL we print)."""
     return str(httpx.URL(str(url)).copy_with(userinfo=b""))
@@ -134,32 +142,58 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    """How one client of a tenant runs, the same for every vendor: the partition it serves (for
+    errors), a transport (tests), deadlines, retries, page size and the per-tenant limits
+    (None: what the vendor's capabilities declare)."""
+
+    partition: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    page_size: int = 1000
+    connect_timeout_s: float = 30.0
+    max_in_flight: int | None = None
+    requests_per_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {self.page_size}")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
+
+
 class ApiClient:
-    """An httpx client for one vendor and partition, with retries, a concurrency bound and stats."""
+    """An httpx client for one vendor and partition, with retries, a concurrency bound, a
+    request-rate bound and stats."""
 
     def __init__(
         self,
         vendor: str,
-        partition: str | None,
-        *,
+        capabilities: Capabilities,
         base_url: str,
-        concurrency: int,
-        retry: RetryPolicy | None,
-        transport: httpx.AsyncBaseTransport | None,
-        timeout_s: float,
+        options: ClientOptions,
+        *,
         auth: httpx.Auth | None = None,
-        timeouts: Timeouts | None = None,
     ) -> None:
-        """`timeout_s` bounds connecting; reads are bounded by the request deadline instead, so
-        a vendor that is slow but within `timeouts.request_s` is not cut off after one read."""
+        """The connect timeout is `options.connect_timeout_s`; reads are bounded by the request
+        deadline instead, so a vendor that is slow but within `timeouts.request_s` is not cut
+        off after one read."""
         self.vendor = vendor
-        self.partition = partition
+        self.capabilities = capabilities
+        self.partition = options.partition
+        self.options = options
         self.stats = FetchStats()
-        self.policy = retry or RetryPolicy()
-        self.timeouts = timeouts or Timeouts()
+        self.policy = options.retry
+        self.timeouts = options.timeouts
         self.secrets = Secrets()
         self._last_request: tuple[str, str, dict[str, Any] | None] = ("GET", "", None)
+        concurrency = options.max_in_flight or capabilities.max_in_flight
         self._gate = asyncio.Semaphore(concurrency)
+        rate = options.requests_per_s or capabilities.requests_per_s
+        # a leaky bucket of one second: at most `rate` requests start in any second
+        self._rate = AsyncLimiter(rate, 1.0) if rate else None
         self._backoff = wait_exponential_jitter(
             multiplier=self.policy.base_delay_s,
             max=self.policy.max_delay_s,
@@ -169,11 +203,17 @@ class ApiClient:
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             auth=auth,
-            transport=transport,
+            transport=options.transport,
             limits=limits,
-            timeout=httpx.Timeout(None, connect=min(timeout_s, self.timeouts.request_s)),
+            timeout=httpx.Timeout(
+                None, connect=min(options.connect_timeout_s, self.timeouts.request_s)
+            ),
             verify=_ssl_context(),
         )
+
+    def time(self, moment: datetime) -> str:
+        """A request's time written as this vendor accepts it."""
+        return self.capabilities.format_time(moment)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -308,6 +348,8 @@ class ApiClient:
                     if basic:
                         self.secrets.add_basic(*basic)
                     async with self._gate:
+                        if self._rate is not None:
+                            await self._rate.acquire()
                         self.stats.requests += 1
                         self._last_request = (method, url, params)
                         deadline = asyncio.timeout(self.timeouts.request_s)

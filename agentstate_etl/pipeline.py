@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from agentstate_etl import lake
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.errors import AgentStateError, ConfigError, ValidationError
-from agentstate_etl.http import FetchStats, Timeouts
+from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import (
     day_bounds,
     fetch_window,
@@ -177,14 +177,11 @@ def fetch_raw(
             f"partition {key.label} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
         )
     fetch_end = min(end, extracted_at)
-    timeouts = Timeouts(settings.request_timeout_s, settings.partition_timeout_s)
     table, stats = asyncio.run(
         through_client(
             tenant,
             lambda client: spec.read(client, start, fetch_end, spec.raw_fields),
-            key.label,
-            transport,
-            timeouts,
+            settings.client_options(key.label, transport),
         )
     )
     return FetchedRaw(tenant, key, table, stats, (start, fetch_end), extracted_at)
@@ -318,13 +315,7 @@ def land_summary(
         return await report.read(client, agents, start, end, report.fields)
 
     table, fetched = asyncio.run(
-        through_client(
-            tenant,
-            read,
-            key.label,
-            transport,
-            Timeouts(settings.request_timeout_s, settings.partition_timeout_s),
-        )
+        through_client(tenant, read, settings.client_options(key.label, transport))
     )
     stats = describe(fetched)
     frame = report.parse(table.to_pandas())

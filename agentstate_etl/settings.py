@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import load_dotenv
 
 from agentstate_etl.errors import ConfigError
+from agentstate_etl.http import ClientOptions, Timeouts
 from agentstate_etl.lake import Lake
 
 INTERVAL_MINUTES: tuple[int, ...] = (15, 30, 60)
@@ -154,6 +155,14 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    def client_options(self, partition: str, transport: Any = None) -> ClientOptions:
+        """How a vendor client runs for `partition` under these settings."""
+        return ClientOptions(
+            partition=partition,
+            transport=transport,
+            timeouts=Timeouts(self.request_timeout_s, self.partition_timeout_s),
+        )
 
     def now(self) -> datetime:
         """The extraction clock: `AGENTSTATE_NOW` when replaying or testing, else the wall clock."""
@@ -309,9 +318,8 @@ class VendorSettings:
         """The zone of the vendor's local timestamps (only Kore.ai has them)."""
         return "UTC"
 
-    def client(
-        self, *, partition: str | None = None, transport: Any = None, timeouts: Any = None
-    ) -> Any:
+    def client(self, options: Any) -> Any:
+        """This tenant's vendor client, run as `options` (an `http.ClientOptions`) says."""
         raise NotImplementedError
 
     @classmethod

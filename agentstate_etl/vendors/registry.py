@@ -7,26 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 
 from agentstate_etl.errors import ConfigError
-from agentstate_etl.http import FetchStats, Timeouts
+from agentstate_etl.http import ClientOptions, FetchStats
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.settings import VendorSettings
+from agentstate_etl.vendors.capabilities import Capabilities
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE_CAPABILITIES
 from agentstate_etl.vendors.cxengage import records as cxengage_records
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxengage.settings import CxEngageSettings
+from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_CAPABILITIES
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.cxone.client import CxOneClient
 from agentstate_etl.vendors.cxone.settings import CxOneSettings
+from agentstate_etl.vendors.koreai import CAPABILITIES as KOREAI_CAPABILITIES
 from agentstate_etl.vendors.koreai import records as koreai_records
 from agentstate_etl.vendors.koreai.client import KoreAiClient
 from agentstate_etl.vendors.koreai.settings import KoreAiSettings
 
-Transport = httpx.AsyncBaseTransport | None
 Fields = dict[str, pa_arrow.DataType]
 # a client method reading raw records: (client, start, end, fields) -> table
 RawRead = Callable[[Any, datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
@@ -59,6 +61,7 @@ class VendorSpec:
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
     events: EventSource
     read: RawRead
+    capabilities: Capabilities
     summary: SummaryReport | None = None
 
     @property
@@ -84,6 +87,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
+        capabilities=CXENGAGE_CAPABILITIES,
         read=CxEngageClient.fetch_intervals,
     ),
     "cxone": VendorSpec(
@@ -95,6 +99,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
         events=cxone_records.EVENTS,
+        capabilities=CXONE_CAPABILITIES,
         read=CxOneClient.fetch_history,
         summary=SummaryReport(
             fields=cxone_records.SUMMARY_FIELDS,
@@ -115,6 +120,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
+        capabilities=KOREAI_CAPABILITIES,
         read=KoreAiClient.fetch_activity,
     ),
 }
@@ -123,12 +129,10 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
 async def through_client(
     tenant: VendorSettings,
     read: Callable[[Any], Awaitable[pa_arrow.Table]],
-    partition: str,
-    transport: Transport = None,
-    timeouts: Timeouts | None = None,
+    options: ClientOptions,
 ) -> tuple[pa_arrow.Table, FetchStats]:
     """`read(client)` with a client of the tenant's, and that client's fetch counters."""
-    client = tenant.client(partition=partition, transport=transport, timeouts=timeouts)
+    client = tenant.client(options)
     async with client:
         return await read(client), client.stats
 

@@ -14,8 +14,9 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from agentstate_etl.auth import KoreJwtAuth, OAuthClientCredentials
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import ApiClient
+from agentstate_etl.http import ApiClient, ClientOptions
 from agentstate_etl.validation import WIRE_ERROR
+from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_CAPABILITIES
 from agentstate_etl.wire import PageShapeError, concat_pages, decode_page, page_to_table
 
 
@@ -41,12 +42,14 @@ def test_oauth_token_is_cached_renewed_before_expiry_and_after_401() -> None:
     async def go() -> list[str]:
         api = ApiClient(
             "cxone",
-            None,
-            base_url="http://sim",
-            concurrency=2,
-            retry=None,
-            transport=httpx.MockTransport(token_endpoint),
-            timeout_s=5,
+            CXONE_CAPABILITIES,
+            "http://sim",
+            ClientOptions(
+                partition=None,
+                max_in_flight=2,
+                transport=httpx.MockTransport(token_endpoint),
+                connect_timeout_s=5,
+            ),
         )
         auth = OAuthClientCredentials(
             api, "http://sim/oauth/token", "sim-client", "sim-secret", clock=clock
@@ -144,12 +147,14 @@ def test_token_endpoint_with_a_bad_expiry_is_a_vendor_error() -> None:
     async def go() -> None:
         api = ApiClient(
             "cxone",
-            "cxone/2026-03-08",
-            base_url="http://sim",
-            concurrency=1,
-            retry=None,
-            transport=httpx.MockTransport(token_endpoint),
-            timeout_s=5,
+            CXONE_CAPABILITIES,
+            "http://sim",
+            ClientOptions(
+                partition="cxone/2026-03-08",
+                max_in_flight=1,
+                transport=httpx.MockTransport(token_endpoint),
+                connect_timeout_s=5,
+            ),
         )
         try:
             await OAuthClientCredentials(api, "http://sim/oauth/token", "id", "secret").headers()

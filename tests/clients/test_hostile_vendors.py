@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import ApiClient, RetryPolicy, Timeouts, VendorClient
+from agentstate_etl.http import ApiClient, ClientOptions, RetryPolicy, Timeouts, VendorClient
 from agentstate_etl.pipeline import land_raw
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.config import Faults, SimConfig
@@ -27,10 +27,10 @@ from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.tenants import environment_tenant
 from agentstate_etl.vendors.cxengage import records as cxengage
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
+from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_CAPABILITIES
 from agentstate_etl.vendors.cxone import records as cxone
-from agentstate_etl.vendors.cxone.client import CxOneClient
 from agentstate_etl.vendors.koreai import records as koreai
-from agentstate_etl.vendors.koreai.client import KoreAiClient
+from tests.clients.clients import cxengage_client, cxone_client, koreai_client
 
 START = datetime(2026, 3, 7, 12, tzinfo=UTC)
 END = datetime(2026, 3, 9, tzinfo=UTC)
@@ -88,7 +88,7 @@ def assert_clean(error: VendorError, secrets: list[str]) -> None:
 
 @pytest.mark.parametrize("status", [400, 503])
 def test_cxengage_echo_of_basic_auth_is_redacted(status: int) -> None:
-    client = CxEngageClient(
+    client = cxengage_client(
         "http://gateway.test",
         "t",
         USER,
@@ -110,7 +110,7 @@ def test_cxone_echo_of_client_secret_and_bearer_token_is_redacted(
 ) -> None:
     """From the token endpoint (Basic and the form), or from the history endpoint (the
     bearer token)."""
-    client = CxOneClient(
+    client = cxone_client(
         "http://gateway.test",
         "http://gateway.test/oauth/token",
         CLIENT_ID,
@@ -130,7 +130,7 @@ def test_koreai_echo_of_the_jwt_is_redacted() -> None:
         sent.append(request.headers["auth"])
         return echo(400)(request)
 
-    client = KoreAiClient(
+    client = koreai_client(
         "http://gateway.test",
         "acct",
         CLIENT_ID,
@@ -149,7 +149,7 @@ def test_httpx_exception_text_is_redacted() -> None:
         header = request.headers["authorization"]
         raise httpx.ProxyError(f"proxy refused CONNECT with Authorization: {header}")
 
-    client = CxEngageClient(
+    client = cxengage_client(
         "http://gateway.test",
         "t",
         USER,
@@ -168,12 +168,15 @@ def test_a_timeout_without_text_still_says_what_timed_out() -> None:
 
     api = ApiClient(
         "cxone",
-        "cxone/2026-03-08",
-        base_url="http://gateway.test",
-        concurrency=1,
-        retry=NO_WAIT,
-        transport=httpx.MockTransport(stalls),
-        timeout_s=7,
+        CXONE_CAPABILITIES,
+        "http://gateway.test",
+        ClientOptions(
+            partition="cxone/2026-03-08",
+            max_in_flight=1,
+            retry=NO_WAIT,
+            transport=httpx.MockTransport(stalls),
+            connect_timeout_s=7,
+        ),
     )
 
     async def go() -> None:
@@ -211,9 +214,9 @@ def trickling() -> Iterator[SimulatorServer]:
         yield server
 
 
-def cxengage_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) -> CxEngageClient:
+def trickled_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) -> CxEngageClient:
     env = server.env()
-    return CxEngageClient(
+    return cxengage_client(
         env["CXENGAGE_BASE_URL"],
         env["CXENGAGE_TENANT_ID"],
         env["CXENGAGE_USERNAME"],
@@ -224,20 +227,20 @@ def cxengage_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) 
     )
 
 
-def fetch(client: CxEngageClient, start: datetime) -> pa.Table:
+def fetch(client: CxEngageClient, start: datetime, hours: float = 6) -> pa.Table:
     async def go() -> pa.Table:
         async with client:
             return await client.fetch_intervals(
-                start, start + timedelta(hours=6), cxengage.RAW_FIELDS
+                start, start + timedelta(hours=hours), cxengage.RAW_FIELDS
             )
 
     return asyncio.run(go())
 
 
 def test_a_trickling_vendor_hits_the_request_deadline(trickling: SimulatorServer) -> None:
-    client = cxengage_client(trickling, Timeouts(request_s=0.5), attempts=2)
+    client = trickled_client(trickling, Timeouts(request_s=0.5), attempts=2)
     with pytest.raises(VendorError) as caught:
-        fetch(client, datetime(2026, 3, 8, 0, tzinfo=UTC))
+        fetch(client, datetime(2026, 3, 8, 0, tzinfo=UTC), hours=1 / 6)  # one window
     message = str(caught.value)
     assert "request deadline of 0.5 s (AGENTSTATE_REQUEST_TIMEOUT_S) in 2 attempts" in message
     assert "vendor=cxengage partition=cxengage/2026-03-08" in message
@@ -248,15 +251,15 @@ def test_a_trickling_vendor_hits_the_request_deadline(trickling: SimulatorServer
 def test_a_request_deadline_is_retried_like_a_dropped_connection(
     trickling: SimulatorServer,
 ) -> None:
-    client = cxengage_client(trickling, Timeouts(request_s=0.5), attempts=3)
-    table = fetch(client, datetime(2026, 3, 8, 6, tzinfo=UTC))
+    client = trickled_client(trickling, Timeouts(request_s=0.5), attempts=3)
+    table = fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC), hours=1 / 6)
     assert table.num_rows > 0
     assert (client.stats.request_timeouts, client.stats.retries) == (2, 2)
 
 
 def test_a_trickling_vendor_hits_the_partition_deadline(trickling: SimulatorServer) -> None:
     """The request deadline alone would allow hours; the partition's deadline stops it."""
-    client = cxengage_client(trickling, Timeouts(request_s=3600, partition_s=0.5), attempts=6)
+    client = trickled_client(trickling, Timeouts(request_s=3600, partition_s=0.5), attempts=6)
     with pytest.raises(VendorError) as caught:
         fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC))
     message = str(caught.value)
@@ -294,13 +297,13 @@ def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
     )
     with SimulatorServer(config) as server:
         env = server.env()
-        client = CxEngageClient(
+        client = cxengage_client(
             env["CXENGAGE_BASE_URL"],
             env["CXENGAGE_TENANT_ID"],
             env["CXENGAGE_USERNAME"],
             env["CXENGAGE_PASSWORD"],
             retry=RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.01),
-            timeout_s=0.3,
+            connect_timeout_s=0.3,
             timeouts=Timeouts(request_s=30),
         )
         assert fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC)).num_rows > 0

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import ApiClient, RequestRejected, RetryPolicy, gather_all
+from agentstate_etl.http import ApiClient, ClientOptions, RequestRejected, RetryPolicy, gather_all
 from agentstate_etl.paging import MAX_REREADS
-from agentstate_etl.vendors.cxengage.client import CxEngageClient
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE_CAPABILITIES
+from tests.clients.clients import cxengage_client
 
 
 class Script:
@@ -39,12 +40,15 @@ def client(
 
     return ApiClient(
         "cxengage",
-        "cxengage/2026-03-08",
-        base_url=base_url,
-        concurrency=2,
-        retry=RetryPolicy(attempts=attempts, base_delay_s=0.5, max_delay_s=4, sleep=fake_sleep),
-        transport=httpx.MockTransport(script),
-        timeout_s=5,
+        CXENGAGE_CAPABILITIES,
+        base_url,
+        ClientOptions(
+            partition="cxengage/2026-03-08",
+            max_in_flight=2,
+            retry=RetryPolicy(attempts=attempts, base_delay_s=0.5, max_delay_s=4, sleep=fake_sleep),
+            transport=httpx.MockTransport(script),
+            connect_timeout_s=5,
+        ),
     )
 
 
@@ -214,7 +218,7 @@ def test_cxengage_gives_up_when_the_total_never_settles() -> None:
         return httpx.Response(200, json={"total": total, "results": rows})
 
     async def go() -> None:
-        async with CxEngageClient(
+        async with cxengage_client(
             "http://api.test",
             "t",
             "u",

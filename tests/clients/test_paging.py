@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from agentstate_etl.errors import VendorError
-from agentstate_etl.http import ApiClient, RetryPolicy
+from agentstate_etl.http import ApiClient, ClientOptions, RetryPolicy
 from agentstate_etl.paging import (
     MAX_REREADS,
     OffsetPaginator,
@@ -19,6 +19,7 @@ from agentstate_etl.paging import (
     PageNumberPaginator,
     Paginator,
 )
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE_CAPABILITIES
 
 FIELDS = {"eventId": pa.string(), "end": pa.string()}
 PATH = "/v1/records"
@@ -73,12 +74,15 @@ def read(
     """The whole range through a `PagedEndpoint` (one page at a time unless `concurrency`)."""
     api = ApiClient(
         "cxengage",
-        "cxengage/2026-03-08",
-        base_url="http://api.test",
-        concurrency=concurrency,
-        retry=RetryPolicy(attempts=1),
-        transport=httpx.MockTransport(vendor),
-        timeout_s=5,
+        CXENGAGE_CAPABILITIES,
+        "http://api.test",
+        ClientOptions(
+            partition="cxengage/2026-03-08",
+            max_in_flight=concurrency,
+            retry=RetryPolicy(attempts=1),
+            transport=httpx.MockTransport(vendor),
+            connect_timeout_s=5,
+        ),
     )
     endpoint = PagedEndpoint(api, PATH, paginator, key=key, **options)
 

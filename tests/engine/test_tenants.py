@@ -9,6 +9,7 @@ import pytest
 
 from agentstate_etl.config import Config, resolve_all
 from agentstate_etl.errors import ConfigError
+from agentstate_etl.http import ClientOptions
 from agentstate_etl.settings import Secret, Settings
 from agentstate_etl.tenants import (
     DEFAULT_SLUG,
@@ -130,7 +131,7 @@ def test_settings_never_print_their_secrets_and_build_the_vendor_client(tmp_path
     for text in (repr(settings), str(settings), f"{settings}", str(vars(settings))):
         assert SECRET not in text
     assert settings.client_secret.reveal() == SECRET  # type: ignore[attr-defined]
-    client = settings.client(partition="cxone/bu-emea/2026-03-06")
+    client = settings.client(ClientOptions(partition="cxone/bu-emea/2026-03-06"))
     assert isinstance(client, CxOneClient)
 
 

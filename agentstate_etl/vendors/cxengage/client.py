@@ -12,55 +12,42 @@ quarantine.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 import pyarrow as pa
 
 from agentstate_etl.http import (
     ApiClient,
-    RetryPolicy,
-    Timeouts,
+    ClientOptions,
     VendorClient,
-    iso_utc,
+    gather_all,
     partition_deadline,
+    path_segment,
 )
-from agentstate_etl.paging import OffsetPaginator, PagedEndpoint
+from agentstate_etl.paging import OffsetPaginator, PagedEndpoint, one_version_per_id
+from agentstate_etl.vendors.cxengage import CAPABILITIES
+from agentstate_etl.wire import concat_pages
+
+if TYPE_CHECKING:
+    from agentstate_etl.vendors.cxengage.settings import CxEngageSettings
 
 
 class CxEngageClient(VendorClient):
-    def __init__(
-        self,
-        base_url: str,
-        tenant_id: str,
-        username: str,
-        password: str,
-        *,
-        partition: str | None = None,
-        concurrency: int = 4,
-        page_size: int = 1000,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
+    def __init__(self, settings: CxEngageSettings, options: ClientOptions) -> None:
         self.api = ApiClient(
             "cxengage",
-            partition,
-            base_url=base_url,
-            concurrency=concurrency,
-            retry=retry,
-            transport=transport,
-            timeout_s=timeout_s,
-            timeouts=timeouts,
-            auth=httpx.BasicAuth(username, password),
+            CAPABILITIES,
+            settings.base_url,
+            options,
+            auth=httpx.BasicAuth(settings.username, settings.password.reveal()),
         )
-        self.api.secrets.add_basic(username, password)
-        self.path = f"/v1/tenants/{tenant_id}/wfm/rta"
-        self.page_size = page_size
+        self.api.secrets.add_basic(settings.username, settings.password.reveal())
+        self.path = f"/v1/tenants/{path_segment(settings.tenant_id)}/wfm/rta"
         self.rta = PagedEndpoint(
             self.api,
             self.path,
-            OffsetPaginator(page_size),
+            OffsetPaginator(options.page_size),
             key="results",
             unique_by="eventId",
             total_name="the record count",
@@ -71,7 +58,15 @@ class CxEngageClient(VendorClient):
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """Every interval whose `start` lies in `[start, end)`, each `eventId` once (bar
-        conflicting versions, all flagged in `_wire_error`, the last also kept unflagged)."""
-        table = await self.rta.read({"start": iso_utc(start), "end": iso_utc(end)}, fields)
+        conflicting versions, all flagged in `_wire_error`, the last also kept unflagged), read
+        in windows no longer than the vendor allows, several in flight."""
+        windows = CAPABILITIES.windows(start, end)
+        parts = await gather_all(
+            [
+                self.rta.read({"start": self.api.time(a), "end": self.api.time(b)}, fields)
+                for a, b in windows
+            ]
+        )
+        table = one_version_per_id(concat_pages(parts, fields), "eventId", self.stats)
         self.stats.records += table.num_rows
         return table

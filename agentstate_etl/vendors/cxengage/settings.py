@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import httpx
-
-from agentstate_etl.http import Timeouts
+from agentstate_etl.http import ClientOptions
 from agentstate_etl.settings import Secret, VendorSettings, http_url, setting
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 
@@ -22,19 +20,5 @@ class CxEngageSettings(VendorSettings):
     username: str = setting("CXENGAGE_USERNAME", credential=True)
     password: Secret = setting("CXENGAGE_PASSWORD", credential=True)
 
-    def client(
-        self,
-        *,
-        partition: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeouts: Timeouts | None = None,
-    ) -> CxEngageClient:
-        return CxEngageClient(
-            self.base_url,
-            self.tenant_id,
-            self.username,
-            self.password.reveal(),
-            partition=partition,
-            transport=transport,
-            timeouts=timeouts,
-        )
+    def client(self, options: ClientOptions) -> CxEngageClient:
+        return CxEngageClient(self, options)

@@ -8,24 +8,25 @@ it has no record ids, so exact repeats are dropped by the interval builder.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import OAuthClientCredentials
 from agentstate_etl.http import (
     ApiClient,
-    RetryPolicy,
-    Timeouts,
+    ClientOptions,
     VendorClient,
     expect,
     gather_all,
-    iso_utc,
     partition_deadline,
 )
 from agentstate_etl.paging import PagedEndpoint, PageNumberPaginator
-from agentstate_etl.wire import page_to_table
+from agentstate_etl.vendors.cxone import CAPABILITIES
+from agentstate_etl.wire import concat_pages, page_to_table
+
+if TYPE_CHECKING:
+    from agentstate_etl.vendors.cxone.settings import CxOneSettings
 
 HISTORY = "/api/reporting/v2/agent-state-history"
 SNAPSHOT = "/api/v2/agents/states"
@@ -33,38 +34,15 @@ SUMMARY = "/api/v2/reports/agent-status-summary"
 
 
 class CxOneClient(VendorClient):
-    def __init__(
-        self,
-        base_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        partition: str | None = None,
-        concurrency: int = 4,
-        page_size: int = 1000,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self.api = ApiClient(
-            "cxone",
-            partition,
-            base_url=base_url,
-            concurrency=concurrency,
-            retry=retry,
-            transport=transport,
-            timeout_s=timeout_s,
-            timeouts=timeouts,
-        )
+    def __init__(self, settings: CxOneSettings, options: ClientOptions) -> None:
+        self.api = ApiClient("cxone", CAPABILITIES, settings.base_url, options)
+        client_id, client_secret = settings.client_id, settings.client_secret.reveal()
         self.api.secrets.add_basic(client_id, client_secret)
-        self.auth = OAuthClientCredentials(self.api, token_url, client_id, client_secret)
-        self.page_size = page_size
+        self.auth = OAuthClientCredentials(self.api, settings.token_url, client_id, client_secret)
         self.history = PagedEndpoint(
             self.api,
             HISTORY,
-            PageNumberPaginator(page_size),
+            PageNumberPaginator(options.page_size),
             key="records",
             auth=self.auth,
             not_found_ok=True,  # 404: no data for the range
@@ -80,8 +58,13 @@ class CxOneClient(VendorClient):
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """Every state event with `timestamp` in `[start, end)`, all agents, in API order."""
-        params = {"startTime": iso_utc(start), "endTime": iso_utc(end)}
-        table = await self.history.read(params, fields)
+        parts = [
+            await self.history.read(
+                {"startTime": self.api.time(a), "endTime": self.api.time(b)}, fields
+            )
+            for a, b in CAPABILITIES.windows(start, end)
+        ]
+        table = concat_pages(parts, fields)
         self.stats.records += table.num_rows
         return table
 
@@ -94,7 +77,12 @@ class CxOneClient(VendorClient):
         return body
 
     async def _summary(self, agent_id: str, start: datetime, end: datetime) -> list[dict]:
-        params = {"userId": agent_id, "startTime": iso_utc(start), "endTime": iso_utc(end)}
+        ((start, end),) = CAPABILITIES.windows(start, end)
+        params = {
+            "userId": agent_id,
+            "startTime": self.api.time(start),
+            "endTime": self.api.time(end),
+        }
         body = await self._get(SUMMARY, params, not_found_ok=True)
         if body is None:
             return []

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import httpx
-
-from agentstate_etl.http import Timeouts
+from agentstate_etl.http import ClientOptions
 from agentstate_etl.settings import Secret, VendorSettings, http_url, setting
 from agentstate_etl.vendors.cxone.client import CxOneClient
 
@@ -26,19 +24,5 @@ class CxOneSettings(VendorSettings):
     def tenant_id(self) -> str:
         return self.client_id
 
-    def client(
-        self,
-        *,
-        partition: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeouts: Timeouts | None = None,
-    ) -> CxOneClient:
-        return CxOneClient(
-            self.base_url,
-            self.token_url,
-            self.client_id,
-            self.client_secret.reveal(),
-            partition=partition,
-            transport=transport,
-            timeouts=timeouts,
-        )
+    def client(self, options: ClientOptions) -> CxOneClient:
+        return CxOneClient(self, options)

@@ -9,72 +9,45 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 import pyarrow as pa
 
 from agentstate_etl.auth import KoreJwtAuth
 from agentstate_etl.http import (
     ApiClient,
+    ClientOptions,
     RequestRejected,
-    RetryPolicy,
-    Timeouts,
     VendorClient,
     gather_all,
-    iso_utc,
     partition_deadline,
+    path_segment,
 )
+from agentstate_etl.vendors.koreai import CAPABILITIES
 from agentstate_etl.wire import concat_pages
+
+if TYPE_CHECKING:
+    from agentstate_etl.vendors.koreai.settings import KoreAiSettings
 
 MIN_WINDOW = timedelta(minutes=1)
 # what a 400 says when the range is over the server's maximum ("range longer than the maximum")
 TOO_LONG = re.compile(r"\b(too long|longer|maximum|exceeds?)\b", re.IGNORECASE)
 
 
-def windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
-    out = []
-    while start < end:
-        out.append((start, min(start + size, end)))
-        start += size
-    return out
-
-
 class KoreAiClient(VendorClient):
-    def __init__(
-        self,
-        base_url: str,
-        account_id: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        partition: str | None = None,
-        max_window: timedelta = timedelta(hours=6),
-        concurrency: int = 4,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self.api = ApiClient(
-            "koreai",
-            partition,
-            base_url=base_url,
-            concurrency=concurrency,
-            retry=retry,
-            transport=transport,
-            timeout_s=timeout_s,
-            timeouts=timeouts,
-        )
+    def __init__(self, settings: KoreAiSettings, options: ClientOptions) -> None:
+        self.api = ApiClient("koreai", CAPABILITIES, settings.base_url, options)
+        client_secret = settings.client_secret.reveal()
         self.api.secrets.add(client_secret)
-        self.auth = KoreJwtAuth(client_id, client_secret)
-        self.path = f"/agentassist/api/public/analytics/account/{account_id}/agentactivity"
-        self.max_window = max_window
+        self.auth = KoreJwtAuth(settings.client_id, client_secret)
+        account = path_segment(settings.account_id)
+        self.path = f"/agentassist/api/public/analytics/account/{account}/agentactivity"
 
     async def _window(
         self, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
         """One window; halved while the server says it is longer than it allows."""
-        params = {"fromTimeStamp": iso_utc(start), "toTimeStamp": iso_utc(end)}
+        params = {"fromTimeStamp": self.api.time(start), "toTimeStamp": self.api.time(end)}
         try:
             page = await self.api.request_page(
                 self.path, key="AgentUpdates", fields=fields, params=params, auth=self.auth
@@ -97,7 +70,7 @@ class KoreAiClient(VendorClient):
     ) -> pa.Table:
         """Every activity event in `[start, end)`, in time order, API order within a second."""
         parts = await gather_all(
-            [self._window(a, b, fields) for a, b in windows(start, end, self.max_window)]
+            [self._window(a, b, fields) for a, b in CAPABILITIES.windows(start, end)]
         )
         table = concat_pages(parts, fields)
         self.stats.records += table.num_rows

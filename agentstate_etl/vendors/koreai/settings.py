@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import httpx
-
-from agentstate_etl.http import Timeouts
+from agentstate_etl.http import ClientOptions
 from agentstate_etl.settings import Secret, VendorSettings, http_url, iana_zone, setting
 from agentstate_etl.vendors.koreai.client import KoreAiClient
 
@@ -32,19 +30,5 @@ class KoreAiSettings(VendorSettings):
     def zone(self) -> str:
         return self.timezone
 
-    def client(
-        self,
-        *,
-        partition: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeouts: Timeouts | None = None,
-    ) -> KoreAiClient:
-        return KoreAiClient(
-            self.base_url,
-            self.account_id,
-            self.client_id,
-            self.client_secret.reveal(),
-            partition=partition,
-            transport=transport,
-            timeouts=timeouts,
-        )
+    def client(self, options: ClientOptions) -> KoreAiClient:
+        return KoreAiClient(self, options)
