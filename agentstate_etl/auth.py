@@ -20,12 +20,18 @@ from agentstate_etl.http import ApiClient, expect
 
 @dataclass
 class OAuthClientCredentials:
-    """A cached bearer token from `grant_type=client_credentials` (client id/secret as Basic)."""
+    """A cached bearer token from `grant_type=client_credentials`.
+
+    The client id and secret go in the form body (`form`, as CXone's history tutorial sends
+    them) or as HTTP Basic (`basic`, as its snapshot document does); `scope` is asked for when
+    set (the snapshot document's `urn:nice:cxone:agent:state:read`)."""
 
     api: ApiClient = field(repr=False)
     token_url: str
     client_id: str
     client_secret: str = field(repr=False)
+    send_credentials: str = "form"
+    scope: str = ""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _token: str | None = field(default=None, repr=False)
     _renew_at: float = 0.0
@@ -45,12 +51,15 @@ class OAuthClientCredentials:
 
     async def _fetch(self) -> None:
         asked_at = self.clock()
-        body = await self.api.request_json(
-            "POST",
-            self.token_url,
-            data={"grant_type": "client_credentials"},
-            basic=(self.client_id, self.client_secret),
-        )
+        form = {"grant_type": "client_credentials"}
+        if self.scope:
+            form["scope"] = self.scope
+        basic = None
+        if self.send_credentials == "basic":
+            basic = (self.client_id, self.client_secret)
+        else:
+            form |= {"client_id": self.client_id, "client_secret": self.client_secret}
+        body = await self.api.request_json("POST", self.token_url, data=form, basic=basic)
         body = expect(self.api, body, self.token_url, access_token=str)
         expires_in = body.get("expires_in", 3600)  # RFC 6749 only recommends it
         if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):

@@ -143,6 +143,9 @@ def demo(
         now=now,
         faults=Faults.parse(faults),
         tenants=tenants,
+        # CxEngage keeps three days; the demo's simulated tenants keep all the days it shows,
+        # and their tenants file says so (`retention_days`)
+        cxengage_retention=timedelta(days=days + 2),
     )
     try:
         home = load_config().settings.home

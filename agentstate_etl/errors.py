@@ -52,3 +52,7 @@ class LakeConflictError(AgentStateError):
 
     The lake keeps the other run's landing; this run's objects were never visible.
     """
+
+
+class BeyondRetention(AgentStateError):
+    """A day the vendor no longer keeps and the lake does not hold: nothing can land it."""

@@ -60,6 +60,7 @@ class FetchStats:
     conflicting_duplicates: int = 0
     request_timeouts: int = 0
     records: int = 0
+    summary_failures: int = 0  # per-agent summary reports that failed (CXone)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from agentstate_etl.validation import WIRE_ERROR
 from agentstate_etl.wire import concat_pages, empty_table
 
 MAX_REREADS = 5
+# More records than this in one request's range is a vendor gone wrong (a 10-minute window of
+# a large center holds a few thousand): refused before a page list or a heap that size is built.
+MAX_RANGE_RECORDS = 2_000_000
 
 
 class Paginator(Protocol):
@@ -37,14 +40,17 @@ class Paginator(Protocol):
         """Query parameters of the first page."""
         ...
 
-    def other_pages(self, total: int) -> list[dict[str, Any]]:
-        """Query parameters of every page after the first, for a range of `total` records."""
+    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
+        """Query parameters of every page after the first, for a range of `total` records of
+        which the first page held `first_rows`."""
         ...
 
 
 @dataclass(frozen=True)
 class OffsetPaginator:
-    """`limit` records from `offset` (0 first); pages start below `total`."""
+    """`limit` records from `offset` (0 first); pages start below `total`. The next offset is
+    the offset plus the records received: a server may cap `limit` (CxEngage's document), and
+    offsets stepped by `limit` would then skip records."""
 
     limit: int
     limit_param: str = "limit"
@@ -58,8 +64,11 @@ class OffsetPaginator:
     def first_page(self) -> dict[str, Any]:
         return self._at(0)
 
-    def other_pages(self, total: int) -> list[dict[str, Any]]:
-        return [self._at(offset) for offset in range(self.limit, total, self.limit)]
+    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
+        step = min(self.limit, first_rows)
+        if step < 1:
+            return []
+        return [self._at(offset) for offset in range(step, total, step)]
 
     def _at(self, offset: int) -> dict[str, Any]:
         return {self.limit_param: self.limit, self.offset_param: offset}
@@ -82,7 +91,7 @@ class PageNumberPaginator:
     def first_page(self) -> dict[str, Any]:
         return self._number(self.base_page)
 
-    def other_pages(self, total: int) -> list[dict[str, Any]]:
+    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
         pages = -(-total // self.page_size)
         return [self._number(n) for n in range(self.base_page + 1, self.base_page + pages)]
 
@@ -145,10 +154,16 @@ class PagedEndpoint:
     ) -> list[pa.Table] | None:
         """Every page of the range, or None when the range changed while it was read."""
         first = await self._page({**params, **self.paginator.first_page()}, fields)
+        if first.total > MAX_RANGE_RECORDS:
+            raise self.api.error(
+                f"{self.total_name} of one range is {first.total:,}, over the {MAX_RANGE_RECORDS:,} "
+                "a range may hold: refusing to page through it (a vendor error?)",
+                self.path,
+            )
         rest = await gather_all(
             [
                 self._page({**params, **page}, fields)
-                for page in self.paginator.other_pages(first.total)
+                for page in self.paginator.other_pages(first.total, first.records.num_rows)
             ]
         )
         pages = [first.records, *(page.records for page in rest)]

@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agentstate_etl import lake
+from agentstate_etl import lake, roster
 from agentstate_etl.canonical import UNKNOWN
-from agentstate_etl.errors import AgentStateError, ConfigError, ValidationError
+from agentstate_etl.errors import AgentStateError, BeyondRetention, ConfigError, ValidationError
 from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import (
     day_bounds,
@@ -43,6 +43,7 @@ from agentstate_etl.validation import (
     split_valid,
 )
 from agentstate_etl.vendors.registry import VendorSpec, describe, through_client, vendor_spec
+from agentstate_etl.wire import empty_table
 
 EXTRACTED_AT = "agentstate.extracted_at"
 T = TypeVar("T")
@@ -75,6 +76,7 @@ class RawLanding:
     fetch_stats: dict[str, int]
     extracted_at: datetime
     key: lake.PartitionKey
+    cross_check: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class FetchedRaw:
     table: pa.Table = field(repr=False)
     stats: FetchStats
     window: tuple[datetime, datetime]
-    extracted_at: datetime
+    extracted_at: datetime  # the horizon: everything before it was settled when fetched
+    kept: bool = False  # beyond the vendor's retention: the lake's landing stands
+    roster: dict[str, int] = field(default_factory=dict)  # a per-agent vendor's roster
 
 
 def fetch_raw(
@@ -167,28 +171,75 @@ def fetch_raw(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FetchedRaw:
-    """Every record of the partition's window (day plus lookback), up to now."""
+    """Every record of the partition's window (day plus lookback) that the vendor has settled.
+
+    The vendor's capabilities bound the window: nothing older than its retention is asked for
+    (a day that began before it is kept from the lake, or fails naming the retention), and the
+    last `delay + clock allowance` before now is not settled yet, so the partition's horizon
+    stops there (SPEC §4.1, §5)."""
     spec = vendor_spec(tenant.vendor)
+    limits = tenant.limits
     key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
     start, end = fetch_window(day, settings.lookback_hours)
-    extracted_at = settings.now()
-    if extracted_at <= day_bounds(day)[0]:
+    now = settings.now()
+    if now <= day_bounds(day)[0]:
         raise ConfigError(
-            f"partition {key.label} has not started yet (now is {extracted_at:%Y-%m-%dT%H:%M:%SZ})"
+            f"partition {key.label} has not started yet (now is {now:%Y-%m-%dT%H:%M:%SZ})"
         )
-    fetch_end = min(end, extracted_at)
+    oldest = limits.oldest_kept(now)
+    if oldest is not None:
+        oldest += limits.clock_allowance  # our clock may run behind the vendor's
+        if day_bounds(day)[0] < oldest:
+            if settings.lake.manifest(lake.RAW, key) is not None:
+                return FetchedRaw(
+                    tenant,
+                    key,
+                    empty_table(spec.raw_fields),
+                    FetchStats(),
+                    (start, start),
+                    now,
+                    kept=True,
+                )
+            raise BeyondRetention(
+                f"{key.label}: the vendor keeps {_days(limits.retention)} of data and this day "
+                f"began before {oldest:%Y-%m-%dT%H:%M:%SZ}; it is not in the lake either, so "
+                f"nothing can land it (a tenant that keeps more sets its retention: "
+                f"{_retention_variable(tenant)})"
+            )
+        start = max(start, oldest)
+    settled = min(end, limits.settled_until(now))
+    asked: list[roster.Roster] = []
+
+    async def read(client: Any) -> pa.Table:
+        if not limits.per_agent:
+            return await spec.read(client, start, settled, spec.raw_fields)
+        agents = await roster.gather(
+            spec.roster, client, settings.lake, key, spec.events.agent_id, tenant.roster_file
+        )
+        asked.append(agents)
+        return await spec.read(client, start, settled, spec.raw_fields, agents.agents)
+
     table, stats = asyncio.run(
-        through_client(
-            tenant,
-            lambda client: spec.read(client, start, fetch_end, spec.raw_fields),
-            settings.client_options(key.label, transport),
-        )
+        through_client(tenant, read, settings.client_options(key.label, transport))
     )
-    return FetchedRaw(tenant, key, table, stats, (start, fetch_end), extracted_at)
+    extra = asked[0].stats() if asked else {}
+    return FetchedRaw(tenant, key, table, stats, (start, settled), settled, roster=extra)
+
+
+def _days(span: Any) -> str:
+    days = span.total_seconds() / 86_400
+    return f"{days:g} day{'s' if days != 1 else ''}"
+
+
+def _retention_variable(tenant: VendorSettings) -> str:
+    variable = type(tenant).variables().get("retention_days")
+    return f"{variable.env} or `retention_days` in the tenants file" if variable else "-"
 
 
 def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     """Validate the fetched records, land raw and quarantine."""
+    if fetched.kept:
+        return _kept_landing(fetched.key, settings)
     spec = vendor_spec(fetched.key.vendor)
     table, key = fetched.table, fetched.key
     frame, split = _validate(spec, table, fetched.tenant, key.day, fetched.window)
@@ -201,6 +252,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     )
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
+    cross_check = spec.cross_check(raw) if spec.cross_check else {}
     settings.lake.commit(
         lake.RAW,
         key,
@@ -217,8 +269,27 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         quarantined=len(split.quarantine),
         quarantine_rate=split.quarantine_rate,
         quarantine_reasons=_reason_counts(split),
-        fetch_stats=describe(fetched.stats),
+        fetch_stats={**describe(fetched.stats), **fetched.roster},
         extracted_at=fetched.extracted_at,
+        key=key,
+        cross_check=cross_check,
+    )
+
+
+def _kept_landing(key: lake.PartitionKey, settings: Settings) -> RawLanding:
+    """The landing already in the lake for a day the vendor no longer keeps."""
+    manifest = settings.lake.committed(lake.RAW, key)
+    valid, quarantined = manifest.rows[lake.RAW], manifest.rows.get(lake.QUARANTINE, 0)
+    return RawLanding(
+        vendor=key.vendor,
+        day=key.day,
+        fetched=0,
+        valid=valid,
+        quarantined=quarantined,
+        quarantine_rate=quarantined / (valid + quarantined) if valid + quarantined else 0.0,
+        quarantine_reasons={},
+        fetch_stats={"kept_from_lake": 1},
+        extracted_at=datetime.fromisoformat(manifest.metadata[EXTRACTED_AT]),
         key=key,
     )
 

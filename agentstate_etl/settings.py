@@ -26,6 +26,7 @@ from dotenv import load_dotenv
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.http import ClientOptions, Timeouts
 from agentstate_etl.lake import Lake
+from agentstate_etl.vendors.capabilities import Capabilities
 
 INTERVAL_MINUTES: tuple[int, ...] = (15, 30, 60)
 DEFAULT_START_DATE = date(2026, 1, 1)
@@ -256,6 +257,25 @@ def http_url(text: str) -> str:
     return text
 
 
+def readable_file(text: str) -> str:
+    """A path to an existing file (a roster, a mapping) this process can read."""
+    path = Path(text).expanduser()
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ValueError(f"must name a readable file, got {text!r}")
+    return str(path.resolve())
+
+
+def positive_days(text: str) -> str:
+    """A number of days greater than zero, e.g. a tenant's retention (`3`, `7.5`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"must be a number of days, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a number of days greater than 0, got {text!r}")
+    return text
+
+
 def iana_zone(text: str) -> str:
     try:
         ZoneInfo(text)
@@ -307,6 +327,7 @@ class VendorSettings:
 
     vendor: ClassVar[str]
     tenant_field: ClassVar[str]
+    capabilities: ClassVar[Capabilities]  # what the vendor's document declares
 
     if TYPE_CHECKING:
 
@@ -317,6 +338,16 @@ class VendorSettings:
     def zone(self) -> str:
         """The zone of the vendor's local timestamps (only Kore.ai has them)."""
         return "UTC"
+
+    @property
+    def limits(self) -> Capabilities:
+        """The vendor's capabilities as this tenant has them (a tenant may keep data longer)."""
+        return self.capabilities
+
+    @property
+    def roster_file(self) -> str:
+        """A per-agent vendor's roster file for this tenant ("" when there is none)."""
+        return ""
 
     def client(self, options: Any) -> Any:
         """This tenant's vendor client, run as `options` (an `http.ClientOptions`) says."""
@@ -335,10 +366,10 @@ class VendorSettings:
         problems, typed = [], {}
         for name, variable in cls.variables().items():
             value = (values.get(name) or "").strip() or variable.default
-            if not value:
+            if value is None:
                 problems.append(f"{where(name)} is not set")
                 continue
-            if variable.check is not None:
+            if value and variable.check is not None:
                 try:
                     value = variable.check(value)
                 except ValueError as exc:

@@ -110,7 +110,7 @@ def _check_values(tenant: Tenant) -> None:
     problems = []
     for setting, value in tenant.values.items():
         check = declared[setting].check
-        if check is not None:
+        if check is not None and value:  # an optional setting left empty is not checked
             try:
                 check(value)
             except ValueError as exc:

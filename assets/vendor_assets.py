@@ -174,6 +174,7 @@ def build_tenant_assets(
                     "quarantine_rate": x.quarantine_rate,
                     "quarantine_reasons": x.quarantine_reasons,
                     "fetch": x.fetch_stats,
+                    **{k: v for k, v in x.cross_check.items() if v is not None},
                     "extracted_at": x.extracted_at.isoformat(),
                     "lake_path": dg.MetadataValue.path(
                         settings.lake.location(f"{lake.RAW}/{x.key.path()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import secrets
 import threading
 import time
@@ -29,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 from agentstate_etl.simulator.config import TOKEN_PATH
 from agentstate_etl.simulator.faults import FaultPlan
 from agentstate_etl.simulator.world import World, iso_one, to_ms
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
 
 MAX_LIMIT = 1000
 DROP_MESSAGE = "ASGI callable returned without completing response."
@@ -128,6 +130,18 @@ def _int(request: Request, name: str, default: int, status: int = 400) -> int:
         raise ApiError(status, f"{name} must be an integer, got {text!r}") from None
 
 
+WHOLE_SECOND = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def _whole_second_range(request: Request, start: str, end: str) -> tuple[int, int]:
+    """A range given strictly as `YYYY-MM-DDTHH:MM:SSZ` (no fraction, no offset): else 422."""
+    for name in (start, end):
+        text = _param(request, name, 422)
+        if not WHOLE_SECOND.fullmatch(text):
+            raise ApiError(422, f"{name} must be YYYY-MM-DDTHH:MM:SSZ, got {text!r}")
+    return _range(request, start, end, 422)
+
+
 def _range(request: Request, start: str, end: str, status: int) -> tuple[int, int]:
     lo, hi = _instant(request, start, status), _instant(request, end, status)
     if lo >= hi:
@@ -137,8 +151,8 @@ def _range(request: Request, start: str, end: str, status: int) -> tuple[int, in
 
 def _page_body(head: dict[str, Any], key: str, items: list[bytes]) -> bytes:
     """`{...head, key: [items]}` without decoding the pre-encoded records again."""
-    prefix = orjson.dumps(head)[:-1]
-    return b"".join((prefix, b',"', key.encode(), b'":[', b",".join(items), b"]}"))
+    prefix = orjson.dumps(head)[:-1] + (b"," if head else b"")
+    return b"".join((prefix, b'"', key.encode(), b'":[', b",".join(items), b"]}"))
 
 
 class Simulator:
@@ -162,6 +176,8 @@ class Simulator:
         self.answered_windows: set[tuple[int, int, int, int]] = set()
         self._lock = threading.Lock()
         self.requests = 0
+        # (path, query parameters) of every request, for tests that assert what was asked
+        self.request_log: list[tuple[str, dict[str, str]]] = []
 
     def _world_by(self, vendor: str, tenant_id: str) -> World | None:
         for world in self.worlds.values():
@@ -189,6 +205,7 @@ class Simulator:
     def handler(self, endpoint: Callable[[Request], Awaitable[Response]], *, bearer: bool = False):
         async def handle(request: Request) -> Response:
             self.requests += 1
+            self.request_log.append((request.url.path, dict(request.query_params)))
             key = (
                 f"{request.method} {request.url.path}?{sorted(request.query_params.multi_items())}"
             )
@@ -225,27 +242,39 @@ class Simulator:
     # --- CxEngage ---------------------------------------------------------------------
 
     async def cxengage_rta(self, request: Request) -> Response:
+        """The RTA feed as its document says: at most 10 minutes a request, nothing older
+        than the retention, nothing newer than now less the publication delay."""
         tenant = request.path_params["tenant_id"]
         world = self._world_by("cxengage", tenant)
         self._check_basic(request, world)
         if world is None:
             raise ApiError(404, f"unknown tenant {tenant}")
         start, end = _range(request, "start", "end", 400)
+        max_window = world.config.cxengage_max_window
+        if end - start > max_window.total_seconds() * 1000:
+            minutes = max_window.total_seconds() / 60
+            raise ApiError(400, f"the range may not exceed {minutes:g} minutes")
         limit = _int(request, "limit", 100)
         offset = _int(request, "offset", 0)
         if not 1 <= limit <= MAX_LIMIT:
             raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
         if offset < 0:
             raise ApiError(400, "offset must be >= 0")
+        config = world.config
+        limit = min(limit, config.cxengage_max_limit)  # a server may cap the page size
+        published = world.now_ms - int(CXENGAGE.delay.total_seconds() * 1000)
+        kept_from = world.now_ms - int(config.cxengage_retention.total_seconds() * 1000)
         stream = world.data("cxengage").stream
-        window = stream.window(start, end)
+        # a window starting before the retention returns nothing (the document's word)
+        hi = start if start < kept_from else min(end, max(published, start))
+        window = stream.window(start, hi)
         query = (world.tenant, start, end, limit)
         with self._lock:
             first_answer = query not in self.answered_windows
             self.answered_windows.add(query)
         if first_answer and window.total > limit and self.faults.late_events:
             # late events have not arrived yet the first time this window is read
-            window = stream.window(start, end, hide_late=True)
+            window = stream.window(start, hi, hide_late=True)
         head = {
             "tenantId": tenant,
             "timezone": "UTC",
@@ -253,7 +282,7 @@ class Simulator:
             "offset": offset,
             "start": iso_one(start),
             "end": iso_one(end),
-            "page": offset // limit + 1,
+            "page": offset // limit,
             "total": window.total,
         }
         return json_response(_page_body(head, "results", window.page(offset, limit)))
@@ -325,21 +354,32 @@ class Simulator:
             raise ApiError(401, "invalid or expired token", {"WWW-Authenticate": "Bearer"})
 
     async def cxone_history(self, request: Request) -> Response:
-        start, end = _range(request, "startTime", "endTime", 422)
+        """One agent's events as the tutorial documents them: `agentId` required, times
+        strictly `YYYY-MM-DDTHH:MM:SSZ` (else 422), pages numbered from 1, no total; the last
+        page is short (or empty), and in `token` paging a `nextPageToken` names the next."""
+        agent_id = request.query_params.get("agentId")
+        if not agent_id:
+            raise ApiError(422, "agentId is required")
+        start, end = _whole_second_range(request, "startTime", "endTime")
         page_size = _int(request, "pageSize", 100)
         page_number = _int(request, "pageNumber", 1)
         if not 1 <= page_size <= MAX_LIMIT or page_number < 1:
             raise ApiError(400, f"pageSize must be 1..{MAX_LIMIT} and pageNumber >= 1")
         world = self._bearer_world(request)
+        token = request.query_params.get("pageToken")
+        if token is not None:
+            if world.config.cxone_paging != "token" or not token.isdigit():
+                raise ApiError(400, f"unknown pageToken {token!r}")
+            page_number = int(token)
         stream = world.data("cxone").stream
-        window = stream.window(start, end)
-        agent_id = request.query_params.get("agentId")
-        if agent_id:
-            window = window.only_agent(world.agent_index("cxone", agent_id))
+        window = stream.window(start, end).only_agent(world.agent_index("cxone", agent_id))
         if window.total == 0:
             raise ApiError(404, "no data")
-        head = {"pageNumber": page_number, "pageSize": page_size, "totalRecords": window.total}
         records = window.page((page_number - 1) * page_size, page_size)
+        head: dict[str, Any] = {}
+        more = page_number * page_size < window.total
+        if world.config.cxone_paging == "token" and more:
+            head["nextPageToken"] = str(page_number + 1)
         return json_response(_page_body(head, "records", records))
 
     async def cxone_snapshot(self, request: Request) -> Response:
@@ -347,7 +387,7 @@ class Simulator:
 
     async def cxone_summary(self, request: Request) -> Response:
         agent_id = _param(request, "userId")
-        start, end = _range(request, "startTime", "endTime", 422)
+        start, end = _whole_second_range(request, "startTime", "endTime")
         intervals = self._bearer_world(request).summary(agent_id, start, end)
         if intervals is None:
             raise ApiError(404, f"no summary for agent {agent_id}")

@@ -6,7 +6,9 @@ registers this command at start-up, and its other commands should not pay for th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,6 +45,12 @@ def simulate(
         str | None,
         typer.Option(help="write a tenants file (AGENTSTATE_TENANTS) for every tenant here"),
     ] = None,
+    cxengage_retention_days: Annotated[
+        float, typer.Option(help="days CxEngage keeps data (its document: 3)")
+    ] = 3.0,
+    cxengage_max_limit: Annotated[
+        int, typer.Option(help="largest CxEngage page served, whatever `limit` asks")
+    ] = 1000,
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
     import uvicorn
@@ -52,6 +60,7 @@ def simulate(
         loopback_socket,
         uvicorn_config,
         vendor_env,
+        write_roster_files,
         write_tenants_file,
     )
     from agentstate_etl.simulator.world import World
@@ -66,6 +75,8 @@ def simulate(
             koreai_timezone=koreai_timezone,
             faults=Faults.parse(faults),
             tenants=tenants,
+            cxengage_retention=timedelta(days=cxengage_retention_days),
+            cxengage_max_limit=cxengage_max_limit,
         )
     except (AgentStateError, ValueError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
@@ -75,6 +86,11 @@ def simulate(
     for world in worlds:
         for vendor in VENDORS if vendors == "all" else vendors.split(","):
             world.data(vendor.strip())
+    built = VENDORS if vendors == "all" else tuple(v.strip() for v in vendors.split(","))
+    rosters: dict[int, str] = {}
+    if "cxone" in built:  # history is asked per agent: the agents, as a roster file lists them
+        folder = Path(tempfile.mkdtemp(prefix="agentstate-sim-roster-"))
+        rosters = write_roster_files(dict(enumerate(worlds, start=1)), folder)
     sock = loopback_socket(port, host)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     typer.echo(
@@ -82,12 +98,19 @@ def simulate(
         f"until {config.now:%Y-%m-%dT%H:%M:%SZ}, seed {seed}, faults {config.faults.describe()}"
     )
     if tenants_file:
-        env = write_tenants_file(tenants_file, base_url, tenants, koreai_timezone)
+        env = write_tenants_file(
+            tenants_file,
+            base_url,
+            tenants,
+            koreai_timezone,
+            cxengage_retention_days=cxengage_retention_days,
+            cxone_agents_files=rosters,
+        )
         typer.echo(
             f"{tenants} tenant(s) per vendor in {tenants_file}; point agentstate at it with:"
         )
     else:
-        env = vendor_env(base_url, koreai_timezone)
+        env = vendor_env(base_url, koreai_timezone, 1, cxengage_retention_days, rosters.get(1, ""))
         typer.echo("point agentstate at it (tenant 1) with:")
     for name, value in env.items():
         typer.echo(f"  export {name}={value}")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from agentstate_etl.errors import ConfigError
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
 
 TOKEN_PATH = "/oauth/token"
 
@@ -124,6 +125,17 @@ class SimConfig:
     now: datetime = field(default_factory=_now_ms)
     koreai_timezone: str = "UTC"
     koreai_max_window: timedelta = timedelta(hours=6)
+    # CxEngage as its document says: data kept this long (a tenant may keep more), pages of at
+    # most this many records whatever `limit` asks (the client pages by what it received)
+    cxengage_retention: timedelta = CXENGAGE.retention or timedelta(days=3)
+    cxengage_max_limit: int = 1000
+    # the longest range one CxEngage request may cover (its document: 10 minutes); tests of
+    # faults and formats widen it to read a day at once
+    cxengage_max_window: timedelta = CXENGAGE.max_window or timedelta(minutes=10)
+    # CXone's ambiguities, each servable: what `duration` measures (the record's own state or
+    # the previous one) and how history pages end (short page only, or `nextPageToken` too)
+    cxone_duration: str = "previous"
+    cxone_paging: str = "numbers"
     faults: Faults = field(default_factory=Faults)
     days: int = 7  # used when `start` is not given
     tenants: int = 1  # tenants per vendor, each its own world and credentials
@@ -139,6 +151,12 @@ class SimConfig:
             raise ConfigError("the simulator needs at least one agent")
         if self.tenants < 1:
             raise ConfigError("the simulator needs at least one tenant per vendor")
+        if self.cxone_duration not in ("previous", "own"):
+            raise ConfigError(
+                f"cxone_duration must be previous or own, got {self.cxone_duration!r}"
+            )
+        if self.cxone_paging not in ("numbers", "token"):
+            raise ConfigError(f"cxone_paging must be numbers or token, got {self.cxone_paging!r}")
         if self.first_day > self.now.date():
             raise ConfigError(f"simulation start {self.first_day} is after now {self.now}")
 
@@ -176,20 +194,30 @@ class Credentials:
             "koreai": self.koreai_account_id,
         }[vendor]
 
-    def settings_values(self, vendor: str, base_url: str, koreai_timezone: str) -> dict[str, str]:
+    def settings_values(
+        self,
+        vendor: str,
+        base_url: str,
+        koreai_timezone: str,
+        cxengage_retention_days: float = 3,
+        cxone_agents_file: str = "",
+    ) -> dict[str, str]:
         """The tenant as values of the fields of its vendor's settings class."""
+        roster = {"agents_file": cxone_agents_file} if cxone_agents_file else {}
         return {
             "cxengage": {
                 "base_url": base_url,
                 "tenant_id": self.cxengage_tenant_id,
                 "username": self.cxengage_username,
                 "password": self.cxengage_password,
+                "retention_days": f"{cxengage_retention_days:g}",
             },
             "cxone": {
                 "base_url": base_url,
                 "token_url": base_url + TOKEN_PATH,
                 "client_id": self.cxone_client_id,
                 "client_secret": self.cxone_client_secret,
+                **roster,
             },
             "koreai": {
                 "base_url": base_url,

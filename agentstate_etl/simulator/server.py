@@ -8,8 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -32,15 +34,35 @@ def loopback_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
-def vendor_env(base_url: str, koreai_timezone: str = "UTC", tenant: int = 1) -> dict[str, str]:
+def vendor_env(
+    base_url: str,
+    koreai_timezone: str = "UTC",
+    tenant: int = 1,
+    cxengage_retention_days: float = 3,
+    cxone_agents_file: str = "",
+) -> dict[str, str]:
     """The SPEC §3 variables that point all three vendors at one tenant of a simulator."""
     credentials = Credentials.of_tenant(tenant)
     env = {}
     for vendor in VENDORS:
         variables = vendor_spec(vendor).settings.variables()
-        values = credentials.settings_values(vendor, base_url, koreai_timezone)
+        values = credentials.settings_values(
+            vendor, base_url, koreai_timezone, cxengage_retention_days, cxone_agents_file
+        )
         env.update({variables[name].env: value for name, value in values.items()})
     return env
+
+
+def write_roster_files(worlds: Mapping[int, World], folder: Path) -> dict[int, str]:
+    """One CXone roster file (`agent_id,agent_name`) per simulated tenant; tenant -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for number, world in worlds.items():
+        path = folder / f"cxone-agents-tenant-{number}.csv"
+        rows = [f"{a.wire_id},{a.name or ''}" for a in world.data("cxone").agents]
+        path.write_text("agent_id,agent_name\n" + "\n".join(rows) + "\n")
+        paths[number] = str(path)
+    return paths
 
 
 def credential_variable(vendor: str, tenant: int, setting: str) -> str:
@@ -54,6 +76,8 @@ def write_tenants_file(
     tenants: int | list[int] = 2,
     koreai_timezone: str = "UTC",
     vendors: tuple[str, ...] = VENDORS,
+    cxengage_retention_days: float = 3,
+    cxone_agents_files: Mapping[int, str] | None = None,
 ) -> dict[str, str]:
     """Write a tenants file for simulated tenants 1..n (or those listed) of each vendor; return
     the environment it needs: AGENTSTATE_TENANTS and each credential variable it names."""
@@ -64,7 +88,11 @@ def write_tenants_file(
         variables = vendor_spec(vendor).settings.variables()
         for number in numbers:
             values = Credentials.of_tenant(number).settings_values(
-                vendor, base_url, koreai_timezone
+                vendor,
+                base_url,
+                koreai_timezone,
+                cxengage_retention_days,
+                (cxone_agents_files or {}).get(number, ""),
             )
             names = {
                 name: credential_variable(vendor, number, name)
@@ -105,6 +133,10 @@ class SimulatorServer:
         self.worlds = {k: World(config, tenant=k) for k in range(1, config.tenants + 1)}
         self.world = self.worlds[1]
         self.app = create_app(list(self.worlds.values()))
+        # the CXone agents of each tenant, as a deployment's roster file lists them: history
+        # is asked per agent, and the snapshot names only those logged in now
+        self._roster_dir = tempfile.TemporaryDirectory(prefix="agentstate-sim-roster-")
+        self.rosters = write_roster_files(self.worlds, Path(self._roster_dir.name))
         self._socket = loopback_socket(port)
         self.port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -117,7 +149,12 @@ class SimulatorServer:
         asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def env(self, tenant: int = 1) -> dict[str, str]:
-        return vendor_env(self.base_url, self.config.koreai_timezone, tenant)
+        return vendor_env(self.base_url, self.config.koreai_timezone, tenant, self.retention_days)
+
+    @property
+    def retention_days(self) -> float:
+        """How long the simulated CxEngage tenants keep data, as their settings must say."""
+        return self.config.cxengage_retention.total_seconds() / 86_400
 
     def tenants_env(
         self, path: str | Path, tenants: list[int] | None = None, vendors: tuple[str, ...] = VENDORS
@@ -129,6 +166,8 @@ class SimulatorServer:
             tenants or list(self.worlds),
             self.config.koreai_timezone,
             vendors,
+            self.retention_days,
+            self.rosters,
         )
 
     @property
@@ -148,6 +187,7 @@ class SimulatorServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()
+        self._roster_dir.cleanup()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

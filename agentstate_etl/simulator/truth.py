@@ -4,7 +4,8 @@ Deliberately written as plain per-row Python, independent of the engine's vector
 interval builder and of the DuckDB SQL, following SPEC §5–§6 and docs/DESIGN.md:
 an occurrence belongs to a UTC-day partition when it overlaps it (or, zero-length, starts in
 it); only occurrences that began within the lookback are visible; pieces are clipped to the
-partition and to the horizon `min(day end, now)`.
+partition and to the horizon `min(day end, settled)`, where `settled` is now less the vendor's
+publication delay and a clock allowance.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agentstate_etl.simulator.world import (
     day_ms,
     to_ms,
 )
+from agentstate_etl.vendors.registry import vendor_spec
 
 TOTAL_COLUMNS = {
     READY: "ready_s",
@@ -46,6 +48,12 @@ def _check_as_of(world: World, as_of: datetime) -> None:
         raise ValueError(f"the simulator served data as of {world.now}, not {as_of}")
 
 
+def settled_ms(world: World, vendor: str) -> int:
+    """The horizon of data extracted at the world's now: the vendor's last `delay + clock
+    allowance` is not settled yet (SPEC §4.1, §5), whatever the vendor served of it."""
+    return to_ms(vendor_spec(vendor).capabilities.settled_until(world.now))
+
+
 def expected_intervals(
     world: World, vendor: str, day: date, *, lookback_hours: float, as_of: datetime
 ) -> pd.DataFrame:
@@ -53,7 +61,7 @@ def expected_intervals(
     _check_as_of(world, as_of)
     d0 = day_ms(day)
     d1 = d0 + DAY_MS
-    bound = min(d1, world.now_ms)
+    bound = min(d1, settled_ms(world, vendor))
     visible_from = d0 - int(lookback_hours * HOUR_MS)
     rows = []
     for o in world.occurrences(vendor).itertuples():

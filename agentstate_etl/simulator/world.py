@@ -152,7 +152,7 @@ JUNK_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("no_agent_id", MISSING_REQUIRED),
     ),
     "cxone": (
-        ("no_agent_id", MISSING_REQUIRED),
+        ("no_state", MISSING_REQUIRED),
         ("bad_timestamp", BAD_TIMESTAMP),
         ("negative_duration", BAD_VALUE),
         ("text_duration", BAD_VALUE),
@@ -449,22 +449,28 @@ def _cxengage_records(
 
 
 def _cxone_records(
-    agents: list[Agent], timelines: list[Timeline]
+    agents: list[Agent], timelines: list[Timeline], duration: str
 ) -> list[tuple[int, int, int, bytes]]:
+    """History events; `duration` (ms) is the record's own length (`own`, null while open) or
+    the previous state's (`previous`, null on an agent's first event): the tutorial's prose
+    says one, its code the other."""
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
         starts = timeline.starts
         text = iso_ms(np.array(starts, dtype=np.int64))
         for seq, kind in enumerate(timeline.kinds):
             state, sub_state = VOCABULARY["cxone"][kind]
-            is_open = seq == len(starts) - 1
+            if duration == "previous":
+                length = None if seq == 0 else starts[seq] - starts[seq - 1]
+            else:
+                length = None if seq == len(starts) - 1 else starts[seq + 1] - starts[seq]
             record = {
                 "agentId": agent.wire_id,
                 "agentName": agent.name,
                 "timestamp": text[seq],
                 "state": state,
                 "subState": sub_state,
-                "duration": None if is_open else starts[seq + 1] - starts[seq],
+                "duration": length,
             }
             out.append((starts[seq], agent.index, seq, encode(record)))
     return out
@@ -530,8 +536,8 @@ def _junk_record(vendor: str, kind: str, marker: str, at: int, zone: ZoneInfo) -
             "subState": None,
             "duration": 60_000,
         }
-        if kind == "no_agent_id":
-            record["agentId"] = None
+        if kind == "no_state":
+            record["state"] = None
         elif kind == "bad_timestamp":
             record["timestamp"] = "yesterday at ten"
         elif kind == "negative_duration":
@@ -609,18 +615,21 @@ class World:
         elif vendor == "cxengage":
             records = _cxengage_records(agents, timelines, self.credentials.cxengage_tenant_id)
         else:
-            records = _cxone_records(agents, timelines)
+            records = _cxone_records(agents, timelines, config.cxone_duration)
         rng = random.Random(f"{self.seed}/{vendor}/faults")
         junk_rows = []
         if faults.malformed:
             every = int(JUNK_EVERY_MS * max(1.0, 12 / config.agents))
             kinds = JUNK_KINDS[vendor]
+            junk_owner = 0 if vendor == "cxone" else len(agents)
             at, k = self.first_day_ms + rng.randrange(every), 0
             while at < self.now_ms:
                 kind, reason = kinds[k % len(kinds)]
                 marker = f"JUNK-{k}"
                 junk_record = _junk_record(vendor, kind, marker, at, self.zone)
-                records.append((at, len(agents), k, encode(junk_record)))
+                if vendor == "cxone":  # history is asked per agent: junk comes in agent 0's
+                    junk_record["agentId"] = agents[0].wire_id
+                records.append((at, junk_owner, k, encode(junk_record)))
                 junk_rows.append((at, marker, kind, reason))
                 at, k = at + every, k + 1
         junk = pd.DataFrame(junk_rows, columns=["position_ms", "marker", "kind", "reason"])

@@ -30,8 +30,9 @@ from agentstate_etl.vendors.koreai.client import KoreAiClient
 from agentstate_etl.vendors.koreai.settings import KoreAiSettings
 
 Fields = dict[str, pa_arrow.DataType]
-# a client method reading raw records: (client, start, end, fields) -> table
-RawRead = Callable[[Any, datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
+# a client method reading raw records: (client, start, end, fields[, agents]) -> table; a
+# per-agent vendor's also takes the agents to ask about
+RawRead = Callable[..., Awaitable[pa_arrow.Table]]
 # a client method reading summaries: (client, agent ids, start, end, fields) -> table
 SummaryRead = Callable[[Any, list[str], datetime, datetime, Fields], Awaitable[pa_arrow.Table]]
 
@@ -63,6 +64,11 @@ class VendorSpec:
     read: RawRead
     capabilities: Capabilities
     summary: SummaryReport | None = None
+    # a per-agent vendor's own word on which agents exist (its snapshot), if it has one
+    roster: Callable[[Any], Awaitable[list[str]]] | None = None
+    # figures computed from a partition's landed raw records for run metadata (e.g. which
+    # reading of an ambiguous field the tenant's data follows)
+    cross_check: Callable[[pa_arrow.Table], dict[str, object]] | None = None
 
     @property
     def has_summary(self) -> bool:
@@ -110,6 +116,8 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
             read=CxOneClient.fetch_summaries,
             snapshot=CxOneClient.fetch_snapshot,
         ),
+        roster=CxOneClient.roster,
+        cross_check=cxone_records.duration_reading,
     ),
     "koreai": VendorSpec(
         name="koreai",

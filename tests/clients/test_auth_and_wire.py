@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from urllib.parse import parse_qsl
 
 import httpx
 import jwt
@@ -69,8 +70,40 @@ def test_oauth_token_is_cached_renewed_before_expiry_and_after_401() -> None:
         return seen
 
     assert asyncio.run(go()) == ["Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2", "Bearer t3"]
-    form = issued[0].content.decode()
-    assert form == "grant_type=client_credentials"
+    # the history tutorial's way: the client credentials in the form, no Basic header
+    form = dict(parse_qsl(issued[0].content.decode()))
+    assert form == {
+        "grant_type": "client_credentials",
+        "client_id": "sim-client",
+        "client_secret": "sim-secret",
+    }
+    assert "Authorization" not in issued[0].headers
+
+
+def test_oauth_can_send_basic_and_a_scope_as_the_snapshot_document_does() -> None:
+    issued: list[httpx.Request] = []
+
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        issued.append(request)
+        return httpx.Response(200, json={"access_token": "t", "expires_in": 100})
+
+    async def go() -> None:
+        options = ClientOptions(transport=httpx.MockTransport(token_endpoint))
+        api = ApiClient("cxone", CXONE_CAPABILITIES, "http://sim", options)
+        auth = OAuthClientCredentials(
+            api,
+            "http://sim/oauth/token",
+            "sim-client",
+            "sim-secret",
+            send_credentials="basic",
+            scope="urn:nice:cxone:agent:state:read",
+        )
+        await auth.headers()
+        await api.aclose()
+
+    asyncio.run(go())
+    form = dict(parse_qsl(issued[0].content.decode()))
+    assert form == {"grant_type": "client_credentials", "scope": "urn:nice:cxone:agent:state:read"}
     assert issued[0].headers["Authorization"].startswith("Basic ")
 
 

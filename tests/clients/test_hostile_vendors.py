@@ -119,7 +119,7 @@ def test_cxone_echo_of_client_secret_and_bearer_token_is_redacted(
         retry=NO_WAIT,
         transport=httpx.MockTransport(echo(status, token_ok)),
     )
-    error = failure(client, lambda c: c.fetch_history(START, END, cxone.RAW_FIELDS))  # type: ignore[attr-defined]
+    error = failure(client, lambda c: c.fetch_history(START, END, cxone.RAW_FIELDS, ["a1"]))  # type: ignore[attr-defined]
     assert_clean(error, every_form(CLIENT_SECRET, f"{CLIENT_ID}:{CLIENT_SECRET}", ACCESS_TOKEN))
 
 
@@ -308,3 +308,34 @@ def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
         )
         assert fetch(client, datetime(2026, 3, 8, 12, tzinfo=UTC)).num_rows > 0
         assert client.stats.retries == 0
+
+
+def test_an_absurd_total_is_refused_at_the_first_page() -> None:
+    """A vendor claiming 10^9 records for one 10-minute range: one request, then an error
+    naming it, before a list of a million pages (or their records) is built."""
+    asked: list[str] = []
+
+    def absurd(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, json={"total": 10**9, "results": [{"eventId": "e1"}]})
+
+    client = cxengage_client(
+        "http://vendor.test",
+        "t",
+        USER,
+        PASSWORD,
+        partition="cxengage/2026-03-08",
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(absurd),
+    )
+    window_start = datetime(2026, 3, 8, 12, tzinfo=UTC)
+
+    async def go() -> None:
+        async with client:
+            await client.fetch_intervals(
+                window_start, window_start + timedelta(minutes=10), cxengage.RAW_FIELDS
+            )
+
+    with pytest.raises(VendorError, match="1,000,000,000, over the 2,000,000"):
+        asyncio.run(go())
+    assert len(asked) == 1

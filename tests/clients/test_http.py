@@ -227,8 +227,8 @@ def test_cxengage_gives_up_when_the_total_never_settles() -> None:
             page_size=2,
             transport=httpx.MockTransport(rta),
         ) as engage:
-            await engage.fetch_intervals(
-                datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC), FIELDS
+            await engage.fetch_intervals(  # one 10-minute window
+                datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 8, 0, 10, tzinfo=UTC), FIELDS
             )
 
     with pytest.raises(VendorError, match="kept changing") as caught:

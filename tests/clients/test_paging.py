@@ -122,7 +122,14 @@ def ids(table: pa.Table) -> list[str]:
 def test_pages_after_the_first_cover_the_total_and_no_more(
     paginator: Paginator, total: int, expected: list[dict[str, int]]
 ) -> None:
-    assert paginator.other_pages(total) == expected
+    assert paginator.other_pages(total, min(total, 2)) == expected
+
+
+def test_a_server_that_caps_the_page_size_is_paged_by_what_it_sent() -> None:
+    """CxEngage: the next offset is the offset plus the results received; stepping by the
+    `limit` asked for would skip the records between."""
+    capped = OffsetPaginator(1000).other_pages(1200, 500)
+    assert capped == [{"limit": 1000, "offset": 500}, {"limit": 1000, "offset": 1000}]
 
 
 def test_a_page_holds_at_least_one_record() -> None:

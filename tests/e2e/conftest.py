@@ -31,6 +31,7 @@ from assets.warehouse import build_warehouse_asset
 SIM_START = date(2026, 3, 4)
 SIM_NOW = datetime(2026, 3, 10, 15, 30, 12, 345000, tzinfo=UTC)
 DAYS = [date(2026, 3, 6) + timedelta(days=i) for i in range(5)]
+RETENTION = timedelta(days=10)
 DST_ZONE = "America/New_York"
 SCHEDULE_ZONE = "UTC"  # the schedule files are split by UTC day; every build reads them all
 
@@ -105,6 +106,9 @@ def faulty_simulator_config(agents: int = 12) -> SimConfig:
         koreai_timezone=DST_ZONE,
         faults=Faults.all(retry_after_s=0),
         tenants=2,  # tenant 1 is what the single-tenant tests see; tenant 2 its neighbour
+        # the simulated week reaches back further than CxEngage's documented three days: these
+        # tenants keep ten (a tenant's retention is configurable, and their settings say so)
+        cxengage_retention=RETENTION,
     )
 
 

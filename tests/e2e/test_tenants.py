@@ -29,6 +29,7 @@ from agentstate_etl.tenants import (
 )
 from tests.e2e.conftest import (
     DAYS,
+    RETENTION,
     SIM_NOW,
     SIM_START,
     Backfill,
@@ -218,7 +219,13 @@ def test_an_unknown_tenant_is_refused_listing_the_tenants(cli_home: Path) -> Non
 @pytest.fixture(scope="module")
 def three_tenants() -> Iterator[SimulatorServer]:
     config = SimConfig(
-        seed=31, agents=5, start=SIM_START, now=SIM_NOW, tenants=3, faults=Faults.none()
+        seed=31,
+        agents=5,
+        start=SIM_START,
+        now=SIM_NOW,
+        tenants=3,
+        faults=Faults.none(),
+        cxengage_retention=RETENTION,
     )
     with SimulatorServer(config) as server:
         yield server

@@ -69,10 +69,13 @@ def vendor_serving(records: list[dict[str, Any]]) -> httpx.MockTransport:
         path, params = request.url.path, request.url.params
         if path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
-        if path.endswith("/wfm/rta"):
+        if path.endswith("/wfm/rta"):  # read in 10-minute windows: each record served once
             offset, limit = int(params["offset"]), int(params["limit"])
-            page = records[offset : offset + limit]
-            return httpx.Response(200, json={"total": len(records), "results": page})
+            served = [r for r in records if in_window(r.get("start"), params)]
+            page = served[offset : offset + limit]
+            return httpx.Response(200, json={"total": len(served), "results": page})
+        if path.endswith("/agents/states"):  # the roster: every record is agent 7's
+            return httpx.Response(200, json=[{"agentId": 7, "state": {"type": "Available"}}])
         if path.endswith("/agent-state-history"):
             return httpx.Response(200, json={"totalRecords": len(records), "records": records})
         if path.endswith("/agentactivity"):  # split in windows: serve once, in the first
@@ -81,6 +84,23 @@ def vendor_serving(records: list[dict[str, Any]]) -> httpx.MockTransport:
         return httpx.Response(404)
 
     return httpx.MockTransport(answer)
+
+
+FIRST_WINDOW = "2026-03-07T12:00:00.000Z"  # where the partition's fetch begins
+
+
+def in_window(start: object, params: Any) -> bool:
+    """A record goes to the window holding its `start`; one whose start is outside the range
+    asked or unreadable goes to the first window (a vendor answering what was not asked)."""
+    first = params["start"] == FIRST_WINDOW
+    try:
+        at = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+    except ValueError:
+        return first
+    lo = datetime.fromisoformat(params["start"].replace("Z", "+00:00"))
+    hi = datetime.fromisoformat(params["end"].replace("Z", "+00:00"))
+    fetched = datetime(2026, 3, 7, 12, tzinfo=UTC) <= at < datetime(2026, 3, 9, tzinfo=UTC)
+    return lo <= at < hi if fetched else first
 
 
 def interval(event_id: str, start: str, end: str | None, agent: str = "a1", **more: Any) -> dict:

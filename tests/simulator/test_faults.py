@@ -13,7 +13,7 @@ from agentstate_etl.errors import ConfigError
 from agentstate_etl.simulator.config import Faults
 from agentstate_etl.simulator.faults import FaultPlan
 from agentstate_etl.simulator.server import SimulatorServer
-from tests.simulator.conftest import config, cxone_token
+from tests.simulator.conftest import HISTORY_DAY, config, cxone_agent, cxone_token
 from tests.simulator.test_wire_formats import BASIC, DAY, HISTORY, RTA
 
 
@@ -77,13 +77,13 @@ def test_slow_answers_still_answer() -> None:
 def test_tokens_expire_and_get_revoked() -> None:
     for client in serve(Faults(token_ttl_s=0.05)):
         headers = cxone_token(client)
-        params = {"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 5}
+        params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
         assert client.get(HISTORY, params=params, headers=headers).status_code == 200
         time.sleep(0.1)
         assert client.get(HISTORY, params=params, headers=headers).status_code == 401
     for client in serve(Faults(revoke_tokens=1.0)):
         headers = cxone_token(client)
-        params = {"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 5}
+        params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
         assert client.get(HISTORY, params=params, headers=headers).status_code == 401
         assert (
             client.get(HISTORY, params=params, headers=headers).status_code == 401
@@ -123,7 +123,7 @@ def test_a_token_renewed_after_a_revocation_is_not_revoked_again_at_once() -> No
     """So a client that renews once per request always gets through, however many processes
     share its client id: the renewed token serves even while every request draws a revocation
     (the first request of a URL after a success may be revoked, so each pass would be)."""
-    params = {"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 5}
+    params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
     for client in serve(Faults(revoke_tokens=1.0)):
         assert client.get(HISTORY, params=params, headers=cxone_token(client)).status_code == 401
         renewed = cxone_token(client)

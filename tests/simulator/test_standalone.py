@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 
 from agentstate_etl.simulator.server import SimulatorProcess
@@ -15,10 +17,9 @@ def test_simulate_serves_until_stopped() -> None:
         index = httpx.get(sim.base_url + "/").json()
         assert "duplicates=True" in index["faults"]
         assert RTA.replace("tenant-sim", "{tenant_id}") in index["endpoints"]
-        now = index["now"]
-        page = httpx.get(
-            sim.base_url + RTA,
-            auth=BASIC,
-            params={"start": "2020-01-01T00:00:00Z", "end": now, "limit": 5},
-        ).json()
-        assert page["total"] > 5 and len(page["results"]) == 5
+        now = datetime.fromisoformat(index["now"])
+        recent = {"start": (now - timedelta(minutes=10)).isoformat(), "end": now.isoformat()}
+        page = httpx.get(sim.base_url + RTA, auth=BASIC, params={**recent, "limit": 5}).json()
+        assert page["total"] >= len(page["results"]) and len(page["results"]) <= 5
+        whole_day = {"start": (now - timedelta(days=1)).isoformat(), "end": now.isoformat()}
+        assert httpx.get(sim.base_url + RTA, auth=BASIC, params=whole_day).status_code == 400

@@ -10,7 +10,7 @@ import pytest
 from agentstate_etl.simulator.config import Credentials
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import World
-from tests.simulator.conftest import config
+from tests.simulator.conftest import HISTORY_DAY, config, cxone_agent
 from tests.simulator.test_wire_formats import DAY, kore_jwt
 
 ONE, TWO = Credentials.of_tenant(1), Credentials.of_tenant(2)
@@ -38,7 +38,9 @@ def kore(client: httpx.Client, tenant: Credentials, auth: Credentials) -> httpx.
     )
 
 
-def cxone_history(client: httpx.Client, auth: Credentials) -> httpx.Response:
+def cxone_history(
+    client: httpx.Client, auth: Credentials, agent: str | None = None
+) -> httpx.Response:
     token = client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials"},
@@ -49,7 +51,7 @@ def cxone_history(client: httpx.Client, auth: Credentials) -> httpx.Response:
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     return client.get(
         "/api/reporting/v2/agent-state-history",
-        params={"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 1000},
+        params={**HISTORY_DAY, "agentId": agent or cxone_agent(), "pageSize": 1000},
         headers=bearer,
     )
 
@@ -67,7 +69,8 @@ def test_each_tenant_has_its_own_data_and_credentials(two: SimulatorServer) -> N
         ):
             first, second = fetch(ONE), fetch(TWO)
             assert first and second and first != second
-        first, second = cxone_history(client, ONE), cxone_history(client, TWO)
+        first = cxone_history(client, ONE, cxone_agent(1))
+        second = cxone_history(client, TWO, cxone_agent(2))
         assert first.status_code == second.status_code == 200
         assert first.json()["records"] != second.json()["records"]
 

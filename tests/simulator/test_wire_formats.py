@@ -11,7 +11,7 @@ import pytest
 
 from agentstate_etl.simulator.config import CREDENTIALS
 from agentstate_etl.simulator.server import SimulatorServer
-from tests.simulator.conftest import cxone_token
+from tests.simulator.conftest import HISTORY_DAY, config, cxone_agent, cxone_token
 
 RTA = f"/v1/tenants/{CREDENTIALS.cxengage_tenant_id}/wfm/rta"
 HISTORY = "/api/reporting/v2/agent-state-history"
@@ -140,16 +140,20 @@ def test_cxone_token_by_form_or_basic_and_bad_client(http: httpx.Client) -> None
 
 
 def test_cxone_history_pages_by_number(http: httpx.Client) -> None:
+    """One agent a request, pages from 1, no total: the last page is the short one."""
     headers = cxone_token(http)
-    params = {"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 250}
-    first = http.get(HISTORY, params={**params, "pageNumber": 1}, headers=headers).json()
-    assert set(first) == {"records", "pageNumber", "pageSize", "totalRecords"}
-    records = list(first["records"])
-    for number in range(2, first["totalRecords"] // 250 + 2):
-        records += http.get(
-            HISTORY, params={**params, "pageNumber": number}, headers=headers
-        ).json()["records"]
-    assert len(records) == first["totalRecords"]
+    agent = cxone_agent()
+    params = {**HISTORY_DAY, "agentId": agent, "pageSize": 7}
+    records, number = [], 1
+    while True:
+        page = http.get(HISTORY, params={**params, "pageNumber": number}, headers=headers)
+        assert page.status_code == 200 and set(page.json()) == {"records"}
+        records += page.json()["records"]
+        if len(page.json()["records"]) < 7:
+            break
+        number += 1
+    assert number > 1, "one page held the agent's day: the test would prove nothing"
+    assert {str(r["agentId"]) for r in records} == {agent}
     assert list(records[0]) == [
         "agentId",
         "agentName",
@@ -174,24 +178,36 @@ def test_cxone_history_pages_by_number(http: httpx.Client) -> None:
         "Meeting",
         "Training",
     }
-    one = records[0]["agentId"]
-    only = http.get(
-        HISTORY, params={**params, "pageNumber": 1, "agentId": one}, headers=headers
-    ).json()
-    assert {r["agentId"] for r in only["records"]} == {one}
+
+
+def test_cxone_history_serves_the_next_page_token_when_asked_to() -> None:
+    with (
+        SimulatorServer(config(cxone_paging="token")) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+        headers = cxone_token(http)
+        params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 7}
+        first = http.get(HISTORY, params={**params, "pageNumber": 1}, headers=headers).json()
+        token = first["nextPageToken"]
+        second = http.get(HISTORY, params={**params, "pageToken": token}, headers=headers)
+        assert second.status_code == 200 and second.json()["records"] != first["records"]
 
 
 @pytest.mark.parametrize(
     ("params", "status"),
     [
-        ({"startTime": "03/08/2026", "endTime": DAY["end"]}, 422),
-        ({"startTime": DAY["end"], "endTime": DAY["start"]}, 422),
-        ({"startTime": DAY["start"], "endTime": DAY["end"], "pageSize": 1001}, 400),
+        ({"startTime": "03/08/2026", "endTime": HISTORY_DAY["endTime"]}, 422),
+        ({"startTime": HISTORY_DAY["endTime"], "endTime": HISTORY_DAY["startTime"]}, 422),
+        ({"startTime": DAY["start"], "endTime": DAY["end"]}, 422),  # milliseconds
+        ({**HISTORY_DAY, "pageSize": 1001}, 400),
         ({"startTime": "2027-01-01T00:00:00Z", "endTime": "2027-01-02T00:00:00Z"}, 404),
+        ({**HISTORY_DAY, "agentId": None}, 422),  # the tutorial: agentId is required
     ],
 )
 def test_cxone_history_rejects(http: httpx.Client, params: dict, status: int) -> None:
-    assert http.get(HISTORY, params=params, headers=cxone_token(http)).status_code == status
+    asked = {"agentId": cxone_agent(), **params}
+    asked = {k: v for k, v in asked.items() if v is not None}
+    assert http.get(HISTORY, params=asked, headers=cxone_token(http)).status_code == status
 
 
 def test_cxone_snapshot_and_summary(http: httpx.Client, clean: SimulatorServer) -> None:
@@ -224,7 +240,7 @@ def test_cxone_snapshot_and_summary(http: httpx.Client, clean: SimulatorServer) 
     unknown = http.get(
         "/api/v2/reports/agent-status-summary",
         headers=headers,
-        params={"userId": "1", "startTime": DAY["start"], "endTime": DAY["end"]},
+        params={"userId": "1", **HISTORY_DAY},
     )
     assert unknown.status_code == 404
 

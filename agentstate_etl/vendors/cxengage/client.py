@@ -48,8 +48,7 @@ class CxEngageClient(VendorClient):
             self.api,
             self.path,
             OffsetPaginator(options.page_size),
-            key="results",
-            unique_by="eventId",
+            key="results",  # each eventId once across all windows, in `fetch_intervals`
             total_name="the record count",
         )
 

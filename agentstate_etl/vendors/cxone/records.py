@@ -23,14 +23,15 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "duration": pa_arrow.int64(),
 }
 PARSED_FROM = {"start_ts": "timestamp"}
-# `duration` (ms until the agent's next event) states the end when known
+# Each event lasts until the agent's next one (or the horizon): the tutorial's `duration` says
+# the previous state's length in its prose and the record's own in its code, so it is only a
+# cross-check (`duration_reading`), never an end.
 EVENTS = EventSource(
     vendor="cxone",
     agent_id="agentId",
     agent_name="agentName",
     vendor_state="state",
     reason="subState",
-    duration_ms="duration",
 )
 
 SUMMARY_FIELDS: dict[str, pa_arrow.DataType] = {
@@ -103,3 +104,34 @@ def summary_to_canonical(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
             "summary_s": (end - start).dt.total_seconds(),
         }
     )
+
+
+def duration_reading(table: pa_arrow.Table) -> dict[str, object]:
+    """Which reading of `duration` the tenant's data follows, checked against the timestamps:
+    the share of events whose `duration` equals the gap to the agent's next event (`own`) and
+    to its previous event (`previous`); `reading` names the one that holds for (nearly) every
+    event that has both, else `inconsistent` (or `unknown` with nothing to compare)."""
+    frame = table.select(["agentId", "start_ts", "duration"]).to_pandas()
+    frame = frame.dropna(subset=["agentId", "start_ts"]).sort_values(
+        ["agentId", "start_ts"], kind="stable"
+    )
+    ms = frame["start_ts"].astype("int64") // 1_000_000 if len(frame) else frame["start_ts"]
+    by_agent = ms.groupby(frame["agentId"])
+    to_next, from_previous = by_agent.shift(-1) - ms, ms - by_agent.shift(1)
+    duration = pd.to_numeric(frame["duration"], errors="coerce")
+    shares: dict[str, object] = {}
+    for reading, gap in (("own", to_next), ("previous", from_previous)):
+        both = duration.notna() & gap.notna()
+        shares[f"duration_matches_{reading}"] = (
+            round(float((duration[both] == gap[both]).mean()), 4) if both.any() else None
+        )
+    own, previous = shares["duration_matches_own"], shares["duration_matches_previous"]
+    if own is None and previous is None:
+        reading = "unknown"
+    elif (own or 0) >= 0.99 and (own or 0) > (previous or 0):
+        reading = "own"
+    elif (previous or 0) >= 0.99:
+        reading = "previous"
+    else:
+        reading = "inconsistent"
+    return {"duration_reading": reading, **shares}

@@ -8,12 +8,15 @@ from typing import ClassVar
 
 from agentstate_etl.http import ClientOptions
 from agentstate_etl.settings import Secret, VendorSettings, http_url, iana_zone, setting
+from agentstate_etl.vendors.capabilities import Capabilities
+from agentstate_etl.vendors.koreai import CAPABILITIES
 from agentstate_etl.vendors.koreai.client import KoreAiClient
 
 
 @dataclass(frozen=True)
 class KoreAiSettings(VendorSettings):
     vendor: ClassVar[str] = "koreai"
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
     tenant_field: ClassVar[str] = "account_id"
 
     base_url: str = setting("KOREAI_BASE_URL", check=http_url)

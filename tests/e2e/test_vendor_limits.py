@@ -1,0 +1,95 @@
+"""`agentstate backfill` asks CxEngage only what its document allows (SPEC §4.1): windows of at
+most 10 minutes, nothing older than the retention, nothing newer than now less the delay; a
+day the vendor no longer keeps is kept from the lake, or fails at once naming the retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentstate_etl.cli import app
+from agentstate_etl.simulator.config import Faults, SimConfig
+from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.vendors.cxengage import CAPABILITIES
+from tests.e2e.conftest import SIM_NOW, SIM_START
+
+RTA_SUFFIX = "/wfm/rta"
+
+
+@pytest.fixture(scope="module")
+def strict() -> Iterator[SimulatorServer]:
+    """The simulator as documented: 3 days kept, 10-minute windows, 15 s late."""
+    config = SimConfig(seed=5, agents=6, start=SIM_START, now=SIM_NOW, faults=Faults.none())
+    with SimulatorServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict: SimulatorServer
+) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTSTATE_TENANTS", raising=False)
+    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")
+    monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
+    for name, value in strict.env().items():
+        monkeypatch.setenv(name, value)
+    strict.simulator.request_log.clear()
+    yield tmp_path
+
+
+def backfill(start: str, end: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app, ["backfill", "--vendor", "cxengage", "--start", start, "--end", end]
+    )
+    return result.exit_code, result.output
+
+
+def rta_windows(server: SimulatorServer) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromisoformat(q["start"]), datetime.fromisoformat(q["end"]))
+        for path, q in server.simulator.request_log
+        if path.endswith(RTA_SUFFIX)
+    ]
+
+
+def test_a_backfill_asks_only_what_the_document_allows(home: Path, strict: SimulatorServer) -> None:
+    code, output = backfill("2026-03-08", "2026-03-11")
+    assert code == 0, output
+    windows = rta_windows(strict)
+    assert windows, "no RTA request was logged: the test would prove nothing"
+    oldest = SIM_NOW - timedelta(days=3)
+    settled = CAPABILITIES.settled_until(SIM_NOW)
+    assert max(end - start for start, end in windows) <= timedelta(minutes=10)
+    assert min(start for start, _ in windows) >= oldest
+    assert max(end for _, end in windows) <= settled
+    # 2026-03-08's lookback reaches back to 03-07 12:00: cut at the retention, not asked for
+    assert min(start for start, _ in windows) < datetime.fromisoformat("2026-03-08T00:00:00Z")
+
+
+def test_a_day_beyond_the_retention_fails_at_once_naming_it(
+    home: Path, strict: SimulatorServer
+) -> None:
+    code, output = backfill("2026-03-06", "2026-03-07")
+    assert code != 0
+    assert "2026-03-06" in output and "3 days" in output and "CXENGAGE_RETENTION_DAYS" in output
+    assert rta_windows(strict) == [], "a day beyond the retention must not be asked for"
+
+
+def test_a_day_beyond_the_retention_that_the_lake_holds_is_kept(
+    home: Path, strict: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = backfill("2026-03-08", "2026-03-09")
+    assert code == 0, output
+    strict.simulator.request_log.clear()
+    # two days later, 2026-03-08 is beyond the vendor's retention but in the lake
+    monkeypatch.setenv("AGENTSTATE_NOW", (SIM_NOW + timedelta(days=2)).isoformat())
+    code, output = backfill("2026-03-08", "2026-03-09")
+    assert code == 0, output
+    assert rta_windows(strict) == []
