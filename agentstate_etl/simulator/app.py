@@ -399,19 +399,17 @@ class Simulator:
     async def koreai_activity(self, request: Request) -> Response:
         account = request.path_params["account_id"]
         world = self._world_by("koreai", account)
+        # the JWT first, against the account's app (or any tenant's, for an unknown account):
+        # an unauthenticated caller learns nothing, not even whether the account exists
+        candidates = [world] if world is not None else list(self.worlds.values())
+        if not any(self._jwt_valid(request, w) for w in candidates):
+            raise ApiError(401, "invalid auth token")
         if world is None:
             raise ApiError(404, f"unknown account {account}")
-        try:
-            claims = jwt.decode(
-                request.headers.get("auth", ""),
-                world.credentials.koreai_client_secret,
-                algorithms=["HS256"],
-                options={"require": ["exp", "iat"]},
-            )
-        except jwt.PyJWTError as error:
-            raise ApiError(401, f"invalid auth token: {error}") from None
-        if claims.get("appId") != world.credentials.koreai_client_id:
-            raise ApiError(401, "unknown appId")
+        for name in ("fromTimeStamp", "toTimeStamp"):  # the document's sample: no fraction
+            text = _param(request, name)
+            if not WHOLE_SECOND.fullmatch(text):
+                raise ApiError(400, f"{name} must be YYYY-MM-DDTHH:MM:SSZ, got {text!r}")
         start, end = _range(request, "fromTimeStamp", "toTimeStamp", 400)
         max_window = self.world.config.koreai_max_window
         if end - start > max_window.total_seconds() * 1000:
@@ -419,6 +417,19 @@ class Simulator:
         window = world.data("koreai").stream.window(start, end)
         body = _page_body({"accountId": account}, "AgentUpdates", window.page(0, window.total))
         return json_response(body)
+
+    @staticmethod
+    def _jwt_valid(request: Request, world: World) -> bool:
+        try:
+            claims = jwt.decode(
+                request.headers.get("auth", ""),
+                world.credentials.koreai_client_secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "iat"]},
+            )
+        except jwt.PyJWTError:
+            return False
+        return claims.get("appId") == world.credentials.koreai_client_id
 
     async def index(self, request: Request) -> Response:
         return json_response(

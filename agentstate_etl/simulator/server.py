@@ -149,7 +149,13 @@ class SimulatorServer:
         asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def env(self, tenant: int = 1) -> dict[str, str]:
-        return vendor_env(self.base_url, self.config.koreai_timezone, tenant, self.retention_days)
+        return vendor_env(
+            self.base_url,
+            self.config.koreai_timezone,
+            tenant,
+            self.retention_days,
+            self.rosters[tenant],
+        )
 
     @property
     def retention_days(self) -> float:

@@ -339,3 +339,22 @@ def test_an_absurd_total_is_refused_at_the_first_page() -> None:
     with pytest.raises(VendorError, match="1,000,000,000, over the 2,000,000"):
         asyncio.run(go())
     assert len(asked) == 1
+
+
+def test_koreai_answer_for_another_account_is_refused() -> None:
+    """The response's `accountId` must be the account asked for: a gateway that routes to
+    another account's data must not land it under this one."""
+
+    def other_account(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"accountId": "someone-else", "AgentUpdates": []})
+
+    client = koreai_client(
+        "http://vendor.test",
+        "acct",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(other_account),
+    )
+    error = failure(client, lambda c: c.fetch_activity(START, END, koreai.RAW_FIELDS))  # type: ignore[attr-defined]
+    assert "someone-else" in str(error) and "'acct'" in str(error)

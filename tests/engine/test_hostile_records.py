@@ -80,7 +80,9 @@ def vendor_serving(records: list[dict[str, Any]]) -> httpx.MockTransport:
             return httpx.Response(200, json={"totalRecords": len(records), "records": records})
         if path.endswith("/agentactivity"):  # split in windows: serve once, in the first
             first = params["fromTimeStamp"].startswith("2026-03-07T12:00")
-            return httpx.Response(200, json={"AgentUpdates": records if first else []})
+            account = path.split("/account/")[1].split("/")[0]
+            body = {"accountId": account, "AgentUpdates": records if first else []}
+            return httpx.Response(200, json=body)
         return httpx.Response(404)
 
     return httpx.MockTransport(answer)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from agentstate_etl.auth import KoreJwtAuth
 from agentstate_etl.simulator.config import CREDENTIALS, Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import to_ms
@@ -101,3 +102,20 @@ def test_authentication_comes_before_anything_else(http: httpx.Client) -> None:
     too_long = window(datetime(2026, 3, 10, 9, tzinfo=UTC), 60)
     assert http.get("/v1/tenants/nobody/wfm/rta", params=too_long).status_code == 401
     assert http.get(RTA, params=too_long, auth=("sim-user", "wrong")).status_code == 401
+
+
+def test_koreai_checks_the_jwt_first_and_refuses_fractional_seconds(
+    http: httpx.Client,
+) -> None:
+    kore = (
+        f"/agentassist/api/public/analytics/account/{CREDENTIALS.koreai_account_id}/agentactivity"
+    )
+    hour = {"fromTimeStamp": "2026-03-10T09:00:00Z", "toTimeStamp": "2026-03-10T10:00:00Z"}
+    unknown = "/agentassist/api/public/analytics/account/nobody/agentactivity"
+    assert http.get(unknown, params=hour).status_code == 401  # not 404: nothing is told
+    token = KoreJwtAuth(CREDENTIALS.koreai_client_id, CREDENTIALS.koreai_client_secret).sign()
+    auth = {"auth": token}
+    assert http.get(kore, params=hour, headers=auth).status_code == 200
+    assert http.get(unknown, params=hour, headers=auth).status_code == 404
+    fractional = {**hour, "toTimeStamp": "2026-03-10T10:00:00.000Z"}
+    assert http.get(kore, params=fractional, headers=auth).status_code == 400

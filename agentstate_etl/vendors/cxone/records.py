@@ -112,10 +112,12 @@ def duration_reading(table: pa_arrow.Table) -> dict[str, object]:
     to its previous event (`previous`); `reading` names the one that holds for (nearly) every
     event that has both, else `inconsistent` (or `unknown` with nothing to compare)."""
     frame = table.select(["agentId", "start_ts", "duration"]).to_pandas()
-    frame = frame.dropna(subset=["agentId", "start_ts"]).sort_values(
-        ["agentId", "start_ts"], kind="stable"
+    frame = (
+        frame.dropna(subset=["agentId", "start_ts"])
+        .drop_duplicates(["agentId", "start_ts"])  # a record served twice is one event
+        .sort_values(["agentId", "start_ts"], kind="stable")
     )
-    ms = frame["start_ts"].astype("int64") // 1_000_000 if len(frame) else frame["start_ts"]
+    ms = frame["start_ts"].astype("datetime64[ms, UTC]").astype("int64")
     by_agent = ms.groupby(frame["agentId"])
     to_next, from_previous = by_agent.shift(-1) - ms, ms - by_agent.shift(1)
     duration = pd.to_numeric(frame["duration"], errors="coerce")
@@ -128,9 +130,9 @@ def duration_reading(table: pa_arrow.Table) -> dict[str, object]:
     own, previous = shares["duration_matches_own"], shares["duration_matches_previous"]
     if own is None and previous is None:
         reading = "unknown"
-    elif (own or 0) >= 0.99 and (own or 0) > (previous or 0):
+    elif (own or 0) >= 0.95 and (own or 0) > (previous or 0):
         reading = "own"
-    elif (previous or 0) >= 0.99:
+    elif (previous or 0) >= 0.95:
         reading = "previous"
     else:
         reading = "inconsistent"

@@ -40,6 +40,7 @@ class KoreAiClient(VendorClient):
         client_secret = settings.client_secret.reveal()
         self.api.secrets.add(client_secret)
         self.auth = KoreJwtAuth(settings.client_id, client_secret)
+        self.account_id = settings.account_id
         account = path_segment(settings.account_id)
         self.path = f"/agentassist/api/public/analytics/account/{account}/agentactivity"
 
@@ -62,7 +63,14 @@ class KoreAiClient(VendorClient):
             return concat_pages([first, await self._window(middle, end, fields)], fields)
         if page is None:  # unreachable: a 404 is an error here, raised by the API client
             raise self.api.error("no data (HTTP 404)", self.path, 404)
-        return page[1]
+        head, table = page
+        if str(head.get("accountId")) != self.account_id:
+            raise self.api.error(
+                f"the response is for account {head.get('accountId')!r}, not the "
+                f"{self.account_id!r} asked for: nothing from it is landed",
+                self.path,
+            )
+        return table
 
     @partition_deadline
     async def fetch_activity(

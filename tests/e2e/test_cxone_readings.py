@@ -1,0 +1,59 @@
+"""CXone's ambiguities, every reading served and read (SPEC §4.2): `duration` as the previous
+state's length or the record's own, and history pages ended by a short page or by
+`nextPageToken`. Whatever the vendor does, the intervals equal the simulator's truth."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from agentstate_etl import lake, pipeline
+from agentstate_etl.settings import Settings
+from agentstate_etl.simulator import truth
+from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.tenants import environment_tenant
+from tests.e2e.conftest import DAYS, SIM_NOW, faulty_simulator_config
+from tests.e2e.test_marts_match_truth import assert_same
+
+
+@pytest.mark.parametrize(("duration", "paging"), [("own", "token"), ("previous", "numbers")])
+def test_intervals_equal_truth_whatever_the_reading(
+    duration: str, paging: str, tmp_path: Path
+) -> None:
+    config = replace(
+        faulty_simulator_config(agents=5), cxone_duration=duration, cxone_paging=paging
+    )
+    home = Settings(
+        home=tmp_path,
+        dagster_home=tmp_path / "dagster",
+        report_tz="UTC",
+        drift_tolerance_s=2.0,
+        lookback_hours=12,
+        max_quarantine_rate=0.2,
+        now_override=SIM_NOW,
+    )
+    days = DAYS[2:4]
+    with SimulatorServer(config) as server:
+        env = server.env()
+        tenant = environment_tenant("cxone", env).resolve(env)
+        for day in days:
+            landing = pipeline.land_raw(tenant, day, home)
+            assert landing.cross_check["duration_reading"] == duration
+            assert landing.fetch_stats["agents_queried"] == 5
+            pipeline.land_intervals(landing.key, home)
+        actual = [
+            home.lake.read(lake.INTERVALS, lake.PartitionKey("cxone", tenant.tenant_id, d))
+            for d in days
+        ]
+        expected = [
+            truth.expected_intervals(server.world, "cxone", d, lookback_hours=12, as_of=SIM_NOW)
+            for d in days
+        ]
+    assert_same(
+        pd.concat([a.to_pandas() for a in actual], ignore_index=True),
+        pd.concat(expected, ignore_index=True),
+        ["partition_date", "agent_id", "start_ts", "end_ts", "state"],
+    )
