@@ -13,11 +13,13 @@ from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.vendors.registry import VENDOR_SPECS
 from tests.e2e.conftest import DAYS, SIM_NOW
 
-VARIABLES = {
-    vendor: [v.env for v in spec.settings.variables().values()]
+VARIABLES = {  # the required ones: optional settings have a default
+    vendor: [v.env for v in spec.settings.variables().values() if v.default is None]
     for vendor, spec in VENDOR_SPECS.items()
 }
-ALL_VARIABLES = [name for names in VARIABLES.values() for name in names]
+ALL_VARIABLES = [
+    v.env for spec in VENDOR_SPECS.values() for v in spec.settings.variables().values()
+]
 
 
 @pytest.fixture
