@@ -20,7 +20,7 @@ from agentstate_etl.canonical import VENDORS
 from agentstate_etl.config import Config, load_config
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
-from agentstate_etl.settings import Settings, parse_day
+from agentstate_etl.settings import Settings, ensure_instance_config, parse_day
 from agentstate_etl.simulator.cli import simulate
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def ui(port: int = 3000) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()  # Dagster's defaults, without its warning
+    ensure_instance_config(dagster_home)
     # the webserver and the daemon, as `dagster dev` starts them (without its superseded-command
     # warning), in one process group that Ctrl-C or SIGTERM stops whole
     here = str(Path(sys.executable).parent)

@@ -252,7 +252,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     )
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
-    cross_check = spec.cross_check(raw) if spec.cross_check else {}
+    cross_check = spec.cross_check(raw, fetched.window[1]) if spec.cross_check else {}
     settings.lake.commit(
         lake.RAW,
         key,

@@ -34,6 +34,19 @@ MAX_LOOKBACK_HOURS = 7 * 24.0  # a carried-in state older than a week is not a s
 ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
+# The instance the CLI creates: Dagster's defaults, except that it sends no usage statistics
+# (and prints no telemetry banner into a command's output); a deployment's own dagster.yaml,
+# or one edited to `enabled: true`, is left as it is.
+DEFAULT_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+
+
+def ensure_instance_config(dagster_home: Path) -> None:
+    """`dagster.yaml` in `dagster_home`: written when missing or empty, else kept."""
+    config = dagster_home / "dagster.yaml"
+    if not config.exists() or not config.read_text().strip():
+        config.write_text(DEFAULT_INSTANCE_CONFIG)
+
+
 def load_env_file() -> None:
     """Read `.env` from the working directory without overriding variables already set."""
     load_dotenv(Path.cwd() / ".env", override=False)

@@ -29,7 +29,7 @@ from agentstate_etl.config import Config, resolve_all
 from agentstate_etl.errors import AgentStateError, ConfigError
 from agentstate_etl.interrupts import stop_requested
 from agentstate_etl.marts import landed_partitions
-from agentstate_etl.settings import Settings
+from agentstate_etl.settings import Settings, ensure_instance_config
 from assets.executors import executor_name
 from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_tags
 from assets.vendor_assets import PROGRESS
@@ -160,9 +160,7 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".agentstate-init.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        config = home / "dagster.yaml"
-        if not config.exists():
-            config.touch()  # an empty config: Dagster's defaults, without its warning
+        ensure_instance_config(home)  # Dagster's defaults, without telemetry or its banner
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)  # creates the run, event-log and schedule storage now
         instance.get_asset_keys()

@@ -150,6 +150,12 @@ def build_tenant_assets(
                 asset=raw_key,
                 description="Warns when any record was quarantined (Pandera)",
             ),
+            dg.AssetCheckSpec(
+                "chains_complete",
+                asset=raw_key,
+                description="Warns when an interval names a successor (nextEventId) the "
+                "vendor never served: a gap in its data",
+            ),
         ],
         **common,
     )
@@ -183,6 +189,7 @@ def build_tenant_assets(
             )
         fetched = sum(x.fetched for x in landings)
         quarantined = sum(x.quarantined for x in landings)
+        gaps = sum(int(x.cross_check.get("chain_gaps", 0) or 0) for x in landings)
         rate = quarantined / fetched if fetched else 0.0
         return dg.MaterializeResult(
             check_results=[
@@ -196,6 +203,12 @@ def build_tenant_assets(
                     passed=quarantined == 0,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"quarantined": quarantined, "reasons": dict(reasons)},
+                ),
+                dg.AssetCheckResult(
+                    check_name="chains_complete",
+                    passed=gaps == 0,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"chain_gaps": gaps},
                 ),
             ],
         )

@@ -292,7 +292,9 @@ def _land_history(job: Job) -> int:
         chunk = days[index : index + HISTORY_CHUNK_DAYS]
         now = just_after(chunk[-1])
         with SimulatorProcess(simulator_args(job.agents, chunk[0], now, "cxengage")) as sim:
-            os.environ.update(vendor_env(sim.base_url), AGENTSTATE_NOW=now.isoformat())
+            os.environ.update(
+                vendor_env(sim.base_url), **BENCH_RETENTION, AGENTSTATE_NOW=now.isoformat()
+            )
             settings, tenant = Settings.from_env(), cxengage_tenant()
             for day in chunk:
                 raw, _, _ = pipeline.run_partition(tenant, day, settings)
@@ -313,10 +315,18 @@ def _land_analytics(job: Job) -> int:
 
     days = job.day_list()
     now = just_after(days[-1])
-    config = SimConfig(seed=7, agents=job.agents, start=days[0] - timedelta(days=1), now=now)
+    config = SimConfig(
+        seed=7,
+        agents=job.agents,
+        start=days[0] - timedelta(days=1),
+        now=now,
+        cxengage_retention=timedelta(days=float(BENCH_RETENTION["CXENGAGE_RETENTION_DAYS"])),
+    )
     records = 0
     with SimulatorServer(config) as server:
-        os.environ.update(vendor_env(server.base_url), AGENTSTATE_NOW=now.isoformat())
+        os.environ.update(
+            vendor_env(server.base_url), **BENCH_RETENTION, AGENTSTATE_NOW=now.isoformat()
+        )
         settings, tenant = Settings.from_env(), cxengage_tenant()
         for day, landed in pipeline.land_raw_days(tenant, days, settings):
             if isinstance(landed, Exception):
@@ -693,6 +703,7 @@ def simulator_args(agents: int, first: date, now: datetime, vendors: str) -> lis
     return [
         *("--agents", str(agents), "--start", start, "--now", now.isoformat()),
         *("--seed", "7", "--vendors", vendors),
+        *("--cxengage-retention-days", BENCH_RETENTION["CXENGAGE_RETENTION_DAYS"]),
     ]
 
 
@@ -819,7 +830,6 @@ def scaling_rows(args: argparse.Namespace, home: Path, wanted: set[str]) -> dict
             vs="backfill-ceiling",
         )
         sim_args = simulator_args(args.backfill_agents, first, now, "cxengage")
-        sim_args += ["--cxengage-retention-days", str(args.backfill_days + 2)]
         with SimulatorProcess(sim_args) as sim, ReplayProcess(store, sim.base_url) as proxy:
             print("recording every row's requests once, untimed ...", flush=True)
             for name in names:

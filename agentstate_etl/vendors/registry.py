@@ -68,7 +68,7 @@ class VendorSpec:
     roster: Callable[[Any], Awaitable[list[str]]] | None = None
     # figures computed from a partition's landed raw records for run metadata (e.g. which
     # reading of an ambiguous field the tenant's data follows)
-    cross_check: Callable[[pa_arrow.Table], dict[str, object]] | None = None
+    cross_check: Callable[[pa_arrow.Table, datetime], dict[str, object]] | None = None
 
     @property
     def has_summary(self) -> bool:
@@ -94,6 +94,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
         capabilities=CXENGAGE_CAPABILITIES,
+        cross_check=cxengage_records.chain_gaps,
         read=CxEngageClient.fetch_intervals,
     ),
     "cxone": VendorSpec(

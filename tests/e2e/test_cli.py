@@ -76,6 +76,8 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
         "backfill", "--vendor", "all", "--start", DAYS[0].isoformat(), "--end", DAYS[2].isoformat()
     )
     assert code == 0, output
+    assert "Telemetry" not in output  # the instance the CLI creates sends no usage statistics
+    assert "enabled: false" in (home / "dagster" / "dagster.yaml").read_text()
     assert (home / "data" / "warehouse.duckdb").exists()
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()

@@ -226,3 +226,17 @@ def test_a_quarantine_rate_failure_quotes_a_short_sample(tmp_path: Path) -> None
     assert "1 of 4 records failed validation" in message
     assert "'missing_required': 1" in message and "missing_required:eventId" in message
     assert "more characters" in message
+
+
+def test_an_interval_whose_successor_never_arrived_is_a_reported_gap(tmp_path: Path) -> None:
+    """nextEventId chains an agent's intervals: a successor the vendor never served is a
+    gap in its data, counted in the partition's figures (SPEC §4.1)."""
+    records = [
+        interval("e-1", "2026-03-08T09:00:00.000Z", "2026-03-08T09:05:00.000Z", nextEventId="e-2"),
+        interval("e-2", "2026-03-08T09:05:00.000Z", "2026-03-08T09:20:00.000Z", nextEventId="e-9"),
+        interval("e-3", "2026-03-08T23:50:00.000Z", None),  # open: names no successor yet
+    ]
+    home = settings(tmp_path)
+    landing = land_raw(tenant_of("cxengage"), DAY, home, transport=vendor_serving(records))
+    assert landing.cross_check["chain_gaps"] == 1
+    assert landing.cross_check["chain_gap_sample"] == ["a1 e-2"]
