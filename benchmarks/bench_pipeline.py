@@ -28,6 +28,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -693,7 +694,9 @@ class ReplayProcess:
         raise RuntimeError("replay server did not start in time")
 
     def __exit__(self, *exc: object) -> None:
-        self._process.terminate()
+        # SIGINT: uvicorn stops and re-raises it as KeyboardInterrupt, so the recorder's
+        # `finally` writes its answers (a re-raised SIGTERM would end it before that)
+        self._process.send_signal(signal.SIGINT)
         self._process.wait(timeout=120)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import pickle
 import socket
 from pathlib import Path
@@ -127,13 +128,15 @@ def main() -> None:
     args = parser.parse_args()
     store = Path(args.store)
     if args.mode == "serve":
-        _serve(Replayer(pickle.loads(store.read_bytes())), args.port)
+        with contextlib.suppress(KeyboardInterrupt):  # how the benchmark stops it
+            _serve(Replayer(pickle.loads(store.read_bytes())), args.port)
         return
     if not args.upstream:
         parser.error("record needs --upstream")
     recorder = Recorder(args.upstream)
-    try:  # uvicorn stops on SIGTERM and returns; then the answers are written
-        _serve(recorder, args.port)
+    try:  # stopped with SIGINT (KeyboardInterrupt once uvicorn has shut down): then written
+        with contextlib.suppress(KeyboardInterrupt):
+            _serve(recorder, args.port)
     finally:
         # answers already recorded (an earlier recording of the same store) are kept
         earlier = pickle.loads(store.read_bytes()) if store.exists() else {}
