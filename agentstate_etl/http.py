@@ -42,6 +42,10 @@ from agentstate_etl.wire import PageShapeError, decode_page
 
 REQUEST_TIMEOUT_VARIABLE = "AGENTSTATE_REQUEST_TIMEOUT_S"
 PARTITION_TIMEOUT_VARIABLE = "AGENTSTATE_PARTITION_TIMEOUT_S"
+MAX_PARTITION_RECORDS_VARIABLE = "AGENTSTATE_MAX_PARTITION_RECORDS"
+# A partition holding more records than this is a vendor gone wrong (a day of a large center
+# holds a few hundred thousand); it bounds a partition's memory (SPEC §4, #22.5).
+DEFAULT_MAX_PARTITION_RECORDS = 5_000_000
 
 
 @dataclass
@@ -157,8 +161,13 @@ class ClientOptions:
     connect_timeout_s: float = 30.0
     max_in_flight: int | None = None
     requests_per_s: float | None = None
+    max_partition_records: int = DEFAULT_MAX_PARTITION_RECORDS
 
     def __post_init__(self) -> None:
+        if self.max_partition_records < 1:
+            raise ValueError(
+                f"max_partition_records must be at least 1, got {self.max_partition_records}"
+            )
         if self.page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {self.page_size}")
         if self.max_in_flight is not None and self.max_in_flight < 1:

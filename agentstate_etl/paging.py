@@ -1,11 +1,19 @@
 """Paging: where a range's pages are (a `Paginator`), and one way to read them all (SPEC §4).
 
-A paginator only addresses pages: the first page's query parameters, then, from the total that
-page reports, every other page's. `PagedEndpoint` owns the read: the first page, then the
-others concurrently, and the whole range again when any page reports another total or the pages
-do not add up to it (the vendor wrote into the range meanwhile: records kept sorted by time put
-a late one before an offset already read). Re-reads are bounded. Where records carry an id,
-the settled read keeps each id once (`one_version_per_id`).
+A paginator only addresses pages: the first page's query parameters, then the next page's from
+the page just read (how many records it held, the total it reported). `PagedEndpoint` owns the
+read: page after page by what was received (a server may cap the page size: CxEngage's next
+offset is the offset plus the results received), and the whole range again when a page reports
+another total or the pages do not add up to it (the vendor wrote into the range meanwhile:
+records kept sorted by time put a late one before an offset already read). Ranges are read
+concurrently by the caller; the pages of one range follow each other.
+
+Everything is bounded against a vendor gone wrong (#22.5): re-reads (`max_rereads`), pages of
+one read (`⌈total / first page's size⌉ + PAGE_MARGIN`), the records one partition may hold
+(`ClientOptions.max_partition_records`, checked against the first page's total before any other
+page is asked for) and time (the partition's deadline cancels the read at its next await, so
+between any two pages). Where records carry an id, the settled read keeps each id once
+(`one_version_per_id`).
 """
 
 from __future__ import annotations
@@ -18,18 +26,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agentstate_etl.canonical import CONFLICTING_DUPLICATE
-from agentstate_etl.http import ApiClient, AuthHook, FetchStats, expect, gather_all
+from agentstate_etl.http import (
+    MAX_PARTITION_RECORDS_VARIABLE,
+    ApiClient,
+    AuthHook,
+    FetchStats,
+    expect,
+)
 from agentstate_etl.validation import WIRE_ERROR
 from agentstate_etl.wire import concat_pages, empty_table
 
 MAX_REREADS = 5
-# More records than this in one request's range is a vendor gone wrong (a 10-minute window of
-# a large center holds a few thousand): refused before a page list or a heap that size is built.
-MAX_RANGE_RECORDS = 2_000_000
+# Pages one read may take beyond what its total and first page's size call for: a page may come
+# back short where the range's end moved; more than this is a vendor that does not page.
+PAGE_MARGIN = 2
 
 
 class Paginator(Protocol):
-    """Where the pages of one range are, once the first page has said how many records it holds."""
+    """Where the pages of one range are: the first, then each next one from the page before."""
 
     @property
     def total_field(self) -> str:
@@ -40,17 +54,17 @@ class Paginator(Protocol):
         """Query parameters of the first page."""
         ...
 
-    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
-        """Query parameters of every page after the first, for a range of `total` records of
-        which the first page held `first_rows`."""
+    def next_page(self, page: dict[str, Any], received: int, total: int) -> dict[str, Any] | None:
+        """Query parameters of the page after `page` (which held `received` records) in a range
+        of `total`, or None when the range is read."""
         ...
 
 
 @dataclass(frozen=True)
 class OffsetPaginator:
-    """`limit` records from `offset` (0 first); pages start below `total`. The next offset is
-    the offset plus the records received: a server may cap `limit` (CxEngage's document), and
-    offsets stepped by `limit` would then skip records."""
+    """`limit` records from `offset` (0 first). The next offset is the offset plus the records
+    received: a server may cap `limit` (CxEngage's document), and offsets stepped by `limit`
+    would then skip records. An empty page or the total reached ends the range."""
 
     limit: int
     limit_param: str = "limit"
@@ -64,11 +78,9 @@ class OffsetPaginator:
     def first_page(self) -> dict[str, Any]:
         return self._at(0)
 
-    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
-        step = min(self.limit, first_rows)
-        if step < 1:
-            return []
-        return [self._at(offset) for offset in range(step, total, step)]
+    def next_page(self, page: dict[str, Any], received: int, total: int) -> dict[str, Any] | None:
+        offset = page[self.offset_param] + received
+        return self._at(offset) if received and offset < total else None
 
     def _at(self, offset: int) -> dict[str, Any]:
         return {self.limit_param: self.limit, self.offset_param: offset}
@@ -91,9 +103,10 @@ class PageNumberPaginator:
     def first_page(self) -> dict[str, Any]:
         return self._number(self.base_page)
 
-    def other_pages(self, total: int, first_rows: int) -> list[dict[str, Any]]:
-        pages = -(-total // self.page_size)
-        return [self._number(n) for n in range(self.base_page + 1, self.base_page + pages)]
+    def next_page(self, page: dict[str, Any], received: int, total: int) -> dict[str, Any] | None:
+        following = page[self.page_param] + 1
+        covered = (following - self.base_page) * self.page_size
+        return self._number(following) if received and covered < total else None
 
     def _number(self, number: int) -> dict[str, Any]:
         return {self.size_param: self.page_size, self.page_param: number}
@@ -105,7 +118,10 @@ class Page(NamedTuple):
 
 
 class PagedEndpoint:
-    """A vendor's paged list endpoint, read a whole range at a time through its `ApiClient`."""
+    """A vendor's paged list endpoint, read a whole range at a time through its `ApiClient`.
+
+    One endpoint serves one partition (its client's): it counts the records it holds for it
+    against `ClientOptions.max_partition_records`."""
 
     def __init__(
         self,
@@ -132,6 +148,8 @@ class PagedEndpoint:
         self.unique_by = unique_by
         self.max_rereads = max_rereads
         self.total_name = total_name or paginator.total_field
+        self.max_records = api.options.max_partition_records
+        self.held = 0  # records held for the partition: settled reads and those under way
 
     async def read(self, params: dict[str, Any], fields: dict[str, pa.DataType]) -> pa.Table:
         """Every record of the range `params` selects, from one read that held still."""
@@ -153,24 +171,60 @@ class PagedEndpoint:
         self, params: dict[str, Any], fields: dict[str, pa.DataType]
     ) -> list[pa.Table] | None:
         """Every page of the range, or None when the range changed while it was read."""
-        first = await self._page({**params, **self.paginator.first_page()}, fields)
-        if first.total > MAX_RANGE_RECORDS:
-            raise self.api.error(
-                f"{self.total_name} of one range is {first.total:,}, over the {MAX_RANGE_RECORDS:,} "
-                "a range may hold: refusing to page through it (a vendor error?)",
-                self.path,
-            )
-        rest = await gather_all(
-            [
-                self._page({**params, **page}, fields)
-                for page in self.paginator.other_pages(first.total, first.records.num_rows)
-            ]
+        query = self.paginator.first_page()
+        page = await self._page({**params, **query}, fields)
+        total, size = page.total, page.records.num_rows
+        self._admit(total)  # before any other page is asked for
+        pages = [page.records]
+        most = -(-total // max(size, 1)) + PAGE_MARGIN
+        try:
+            self._hold(size)
+            following = self.paginator.next_page(query, size, total)
+            while following is not None:
+                if len(pages) >= most:
+                    raise self.api.error(
+                        f"more than {most:,} pages for a range of {total:,} records whose first "
+                        f"page held {size:,}: the vendor does not page as it says (refusing "
+                        f"to page further)",
+                        self.path,
+                    )
+                query = following
+                page = await self._page({**params, **query}, fields)
+                if page.total != total:
+                    break  # the range changed: read it again
+                pages.append(page.records)
+                self._hold(page.records.num_rows)
+                following = self.paginator.next_page(query, page.records.num_rows, total)
+            else:
+                if sum(table.num_rows for table in pages) == total:
+                    return pages
+        except BaseException:
+            self._release(pages)
+            raise
+        self._release(pages)
+        return None
+
+    def _admit(self, total: int) -> None:
+        """A range whose total alone would take the partition past its record cap is refused
+        at its first page: neither its pages nor their records are ever asked for."""
+        if self.held + total > self.max_records:
+            raise self._over_cap(f"a range of {total:,} records")
+
+    def _hold(self, records: int) -> None:
+        self.held += records
+        if self.held > self.max_records:
+            raise self._over_cap(f"{self.held:,} records")
+
+    def _release(self, pages: list[pa.Table]) -> None:
+        self.held -= sum(table.num_rows for table in pages)
+
+    def _over_cap(self, what: str) -> Exception:
+        return self.api.error(
+            f"{self.total_name}: {what} would take the partition past its cap of "
+            f"{self.max_records:,} records ({MAX_PARTITION_RECORDS_VARIABLE}); refusing to page "
+            f"through it (a vendor error? a tenant this large raises the cap)",
+            self.path,
         )
-        pages = [first.records, *(page.records for page in rest)]
-        settled = all(page.total == first.total for page in rest)
-        if not settled or sum(table.num_rows for table in pages) != first.total:
-            return None
-        return pages
 
     async def _page(self, params: dict[str, Any], fields: dict[str, pa.DataType]) -> Page:
         page = await self.api.request_page(

@@ -24,7 +24,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import load_dotenv
 
 from agentstate_etl.errors import ConfigError
-from agentstate_etl.http import ClientOptions, Timeouts
+from agentstate_etl.http import (
+    DEFAULT_MAX_PARTITION_RECORDS,
+    MAX_PARTITION_RECORDS_VARIABLE,
+    ClientOptions,
+    Timeouts,
+)
 from agentstate_etl.lake import Lake
 from agentstate_etl.vendors.capabilities import Capabilities
 
@@ -67,6 +72,18 @@ def _parse_float(name: str, default: str, low: float, high: float = math.inf) ->
     if not math.isfinite(value) or not low <= value <= high:
         bounds = f"between {low:g} and {high:g}" if math.isfinite(high) else f">= {low:g}"
         raise ConfigError(f"{name} must be a finite number {bounds}, got {raw!r}")
+    return value
+
+
+def _parse_count(name: str, default: str) -> int:
+    """A whole number >= 1 (`5000000`, `5_000_000`); anything else names the variable."""
+    raw = _env(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {raw!r}")
     return value
 
 
@@ -151,6 +168,7 @@ class Settings:
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
     request_timeout_s: float = 60.0
     partition_timeout_s: float = 1800.0
+    max_partition_records: int = DEFAULT_MAX_PARTITION_RECORDS
     interval_minutes: int = 15
     schedules_dir: Path | None = None  # None: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: Path | None = None  # None: the shipped activity_mapping.csv
@@ -176,6 +194,7 @@ class Settings:
             partition=partition,
             transport=transport,
             timeouts=Timeouts(self.request_timeout_s, self.partition_timeout_s),
+            max_partition_records=self.max_partition_records,
         )
 
     def now(self) -> datetime:
@@ -216,6 +235,9 @@ class Settings:
             lake_url=_env("AGENTSTATE_LAKE_URL", ""),
             request_timeout_s=_parse_float("AGENTSTATE_REQUEST_TIMEOUT_S", "60", 0.001),
             partition_timeout_s=_parse_float("AGENTSTATE_PARTITION_TIMEOUT_S", "1800", 0.001),
+            max_partition_records=_parse_count(
+                MAX_PARTITION_RECORDS_VARIABLE, str(DEFAULT_MAX_PARTITION_RECORDS)
+            ),
             interval_minutes=check_interval_minutes(_env("AGENTSTATE_INTERVAL_MINUTES", "15")),
             schedules_dir=_optional_path("AGENTSTATE_SCHEDULES_DIR"),
             activity_mapping=_optional_path("AGENTSTATE_ACTIVITY_MAPPING"),

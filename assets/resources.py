@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import dagster as dg
 
 from agentstate_etl.config import Config
+from agentstate_etl.http import DEFAULT_MAX_PARTITION_RECORDS
 from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.tenants import Tenant
 from agentstate_etl.vendors.registry import VENDOR_SPECS, VendorSpec
@@ -28,6 +29,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     lake_url: str = ""  # AGENTSTATE_LAKE_URL; empty means $AGENTSTATE_HOME/lake
     request_timeout_s: float = 60.0
     partition_timeout_s: float = 1800.0
+    max_partition_records: int = DEFAULT_MAX_PARTITION_RECORDS
     interval_minutes: int = 15
     schedules_dir: str = ""  # AGENTSTATE_SCHEDULES_DIR; empty: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: str = ""  # AGENTSTATE_ACTIVITY_MAPPING; empty: the shipped file
@@ -46,6 +48,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lake_url=self.lake_url,
             request_timeout_s=self.request_timeout_s,
             partition_timeout_s=self.partition_timeout_s,
+            max_partition_records=self.max_partition_records,
             interval_minutes=self.interval_minutes,
             schedules_dir=Path(self.schedules_dir).resolve() if self.schedules_dir else None,
             activity_mapping=Path(self.activity_mapping).resolve()
@@ -66,6 +69,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             lake_url=settings.lake_url,
             request_timeout_s=settings.request_timeout_s,
             partition_timeout_s=settings.partition_timeout_s,
+            max_partition_records=settings.max_partition_records,
             interval_minutes=settings.interval_minutes,
             schedules_dir=str(settings.schedules_dir or ""),
             activity_mapping=str(settings.activity_mapping or ""),

@@ -312,7 +312,8 @@ def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
 
 def test_an_absurd_total_is_refused_at_the_first_page() -> None:
     """A vendor claiming 10^9 records for one 10-minute range: one request, then an error
-    naming it, before a list of a million pages (or their records) is built."""
+    naming the partition's record cap and its variable, before any other page is asked for
+    (#22.5: this vendor took over 5 GB in 60 s before paging was bounded)."""
     asked: list[str] = []
 
     def absurd(request: httpx.Request) -> httpx.Response:
@@ -336,8 +337,13 @@ def test_an_absurd_total_is_refused_at_the_first_page() -> None:
                 window_start, window_start + timedelta(minutes=10), cxengage.RAW_FIELDS
             )
 
-    with pytest.raises(VendorError, match="1,000,000,000, over the 2,000,000"):
+    with pytest.raises(VendorError) as caught:
         asyncio.run(go())
+    assert "a range of 1,000,000,000 records would take the partition past its cap of " in str(
+        caught.value
+    )
+    assert "5,000,000 records (AGENTSTATE_MAX_PARTITION_RECORDS)" in str(caught.value)
+    assert caught.value.partition == "cxengage/2026-03-08"
     assert len(asked) == 1
 
 

@@ -14,6 +14,7 @@ from agentstate_etl.errors import VendorError
 from agentstate_etl.http import ApiClient, ClientOptions, RetryPolicy
 from agentstate_etl.paging import (
     MAX_REREADS,
+    PAGE_MARGIN,
     OffsetPaginator,
     PagedEndpoint,
     PageNumberPaginator,
@@ -63,27 +64,31 @@ def record(event_id: str, end: str | None = None) -> dict[str, Any]:
     return {"eventId": event_id, "end": end}
 
 
-def read(
-    vendor: Callable[[httpx.Request], Any],
-    paginator: Paginator,
-    *,
-    key: str = "results",
-    concurrency: int = 1,
-    **options: Any,
-) -> tuple[pa.Table, ApiClient]:
-    """The whole range through a `PagedEndpoint` (one page at a time unless `concurrency`)."""
-    api = ApiClient(
+def api_client(vendor: Callable[[httpx.Request], Any], **options: Any) -> ApiClient:
+    """A client of one partition over the scripted `vendor`, without retries."""
+    return ApiClient(
         "cxengage",
         CXENGAGE_CAPABILITIES,
         "http://api.test",
         ClientOptions(
             partition="cxengage/2026-03-08",
-            max_in_flight=concurrency,
             retry=RetryPolicy(attempts=1),
             transport=httpx.MockTransport(vendor),
             connect_timeout_s=5,
+            **options,
         ),
     )
+
+
+def read(
+    vendor: Callable[[httpx.Request], Any],
+    paginator: Paginator,
+    *,
+    key: str = "results",
+    **options: Any,
+) -> tuple[pa.Table, ApiClient]:
+    """The whole range through a `PagedEndpoint`."""
+    api = api_client(vendor)
     endpoint = PagedEndpoint(api, PATH, paginator, key=key, **options)
 
     async def go() -> pa.Table:
@@ -122,14 +127,45 @@ def ids(table: pa.Table) -> list[str]:
 def test_pages_after_the_first_cover_the_total_and_no_more(
     paginator: Paginator, total: int, expected: list[dict[str, int]]
 ) -> None:
-    assert paginator.other_pages(total, min(total, 2)) == expected
+    size = next(iter(paginator.first_page().values()))
+    pages, page = [], paginator.first_page()
+    while (page := paginator.next_page(page, min(size, total), total)) is not None:  # type: ignore[assignment]
+        pages.append(page)
+    assert pages == expected
 
 
 def test_a_server_that_caps_the_page_size_is_paged_by_what_it_sent() -> None:
     """CxEngage: the next offset is the offset plus the results received; stepping by the
     `limit` asked for would skip the records between."""
-    capped = OffsetPaginator(1000).other_pages(1200, 500)
-    assert capped == [{"limit": 1000, "offset": 500}, {"limit": 1000, "offset": 1000}]
+    capped = OffsetPaginator(1000)
+    assert capped.next_page(capped.first_page(), 500, 1200) == {"limit": 1000, "offset": 500}
+    assert capped.next_page({"limit": 1000, "offset": 500}, 300, 1200) == {
+        "limit": 1000,
+        "offset": 800,
+    }
+    assert capped.next_page({"limit": 1000, "offset": 800}, 400, 1200) is None
+    assert capped.next_page({"limit": 1000, "offset": 800}, 0, 1200) is None  # an empty page
+
+
+def test_a_capped_server_is_read_whole_by_offset_plus_received() -> None:
+    """The server serves at most 3 of the 1000 asked for, then 2 (a cap that varies)."""
+    caps = iter([3, 2, 3, 2, 3])
+
+    def capped(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        rows = [record(f"e{i}") for i in range(12)][offset:][: next(caps)]
+        return httpx.Response(200, json={"total": 12, "limit": 3, "results": rows})
+
+    asked: list[int] = []
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        asked.append(int(request.url.params["offset"]))
+        return capped(request)
+
+    table, api = read(vendor, OffsetPaginator(1000))
+    assert ids(table) == [f"e{i}" for i in range(12)]
+    assert asked == [0, 3, 5, 8, 10]
+    assert api.stats.rereads == 0
 
 
 def test_a_page_holds_at_least_one_record() -> None:
@@ -259,25 +295,49 @@ def test_a_page_without_its_total_is_a_bad_payload() -> None:
         read(no_total, OffsetPaginator(2))
 
 
-def test_pages_after_the_first_are_fetched_concurrently() -> None:
-    """Each later page is answered only once all of them have been asked for."""
-    later_pages = 3
-    arrived = 0
-    all_asked = asyncio.Event()
+def test_a_vendor_serving_ever_smaller_pages_is_stopped_by_the_page_bound() -> None:
+    """A first page of 10 for a total of 100 calls for 10 pages (+ the margin); a vendor that
+    then serves one record a page is refused there, not paged through a record at a time."""
+    asked: list[int] = []
 
-    async def vendor(request: httpx.Request) -> httpx.Response:
-        nonlocal arrived
+    def dribbling(request: httpx.Request) -> httpx.Response:
         offset = int(request.url.params["offset"])
-        if offset:
-            arrived += 1
-            if arrived == later_pages:
-                all_asked.set()
-            await asyncio.wait_for(all_asked.wait(), timeout=10)  # a guard, not a timing
-        rows = [record(f"e{offset}")]
-        return httpx.Response(200, json={"total": later_pages + 1, "results": rows})
+        asked.append(offset)
+        rows = [record(f"e{offset + i}") for i in range(10 if offset == 0 else 1)]
+        return httpx.Response(200, json={"total": 100, "results": rows})
 
-    table, _ = read(vendor, OffsetPaginator(1), concurrency=later_pages)
-    assert ids(table) == ["e0", "e1", "e2", "e3"]
+    with pytest.raises(VendorError, match=f"more than {10 + PAGE_MARGIN} pages for a range of 100"):
+        read(dribbling, OffsetPaginator(10))
+    assert len(asked) == 10 + PAGE_MARGIN
+
+
+def test_a_partition_holds_at_most_its_record_cap_across_ranges() -> None:
+    """Each range's total is checked, at its first page, against what the partition already
+    holds: the third range of 10 records passes a 25-record cap and is refused unread."""
+    asked: list[dict[str, str]] = []
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        rows = [record(f"{request.url.params['start']}-{i}") for i in range(10)]
+        return httpx.Response(200, json={"total": 10, "results": rows})
+
+    api = api_client(vendor, max_partition_records=25)
+    endpoint = PagedEndpoint(api, PATH, OffsetPaginator(100), key="results")
+
+    async def go() -> None:
+        try:
+            for start in ("a", "b", "c"):
+                await endpoint.read({"start": start}, FIELDS)
+        finally:
+            await api.aclose()
+
+    with pytest.raises(VendorError) as caught:
+        asyncio.run(go())
+    message = str(caught.value)
+    assert "past its cap of 25 records (AGENTSTATE_MAX_PARTITION_RECORDS)" in message
+    assert caught.value.partition == "cxengage/2026-03-08"
+    assert [params["start"] for params in asked] == ["a", "b", "c"]  # one page each
+    assert endpoint.held == 20
 
 
 def test_records_with_an_id_come_back_once_and_conflicts_are_flagged() -> None:

@@ -10,6 +10,7 @@ from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings
 
 REQUEST, PARTITION = "AGENTSTATE_REQUEST_TIMEOUT_S", "AGENTSTATE_PARTITION_TIMEOUT_S"
+CAP = "AGENTSTATE_MAX_PARTITION_RECORDS"
 
 
 @pytest.fixture(autouse=True)
@@ -39,4 +40,20 @@ def test_a_deadline_that_is_not_a_positive_number_is_refused_by_name(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=variable):
+        Settings.from_env()
+
+
+def test_a_partitions_record_cap_reaches_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CAP, raising=False)
+    assert Settings.from_env().client_options("p").max_partition_records == 5_000_000
+    monkeypatch.setenv(CAP, "250000")
+    assert Settings.from_env().client_options("p").max_partition_records == 250_000
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1e6", "lots", "2.5"])
+def test_a_record_cap_that_is_not_a_whole_positive_number_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(CAP, value)
+    with pytest.raises(ConfigError, match=CAP):
         Settings.from_env()
