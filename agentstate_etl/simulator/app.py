@@ -285,7 +285,9 @@ class Simulator:
             "page": offset // limit,
             "total": window.total,
         }
-        return json_response(_page_body(head, "results", window.page(offset, limit)))
+        # an interval still running at the publication horizon is served open
+        records = window.page(offset, limit, served_until=published)
+        return json_response(_page_body(head, "results", records))
 
     def _check_basic(self, request: Request, world: World | None) -> None:
         """The tenant's own user and password; for an unknown tenant, any tenant's (then 404)."""

@@ -14,7 +14,7 @@ import random
 import threading
 import uuid
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -288,11 +288,23 @@ class Window:
     def total(self) -> int:
         return self.hi - self.lo if self.indexes is None else len(self.indexes)
 
-    def page(self, offset: int, limit: int) -> list[bytes]:
+    def page(self, offset: int, limit: int, *, served_until: int | None = None) -> list[bytes]:
+        """Records `offset` to `offset + limit`; with `served_until` (epoch ms), as served then:
+        an interval that had not ended by that instant is open (`end`, `durationSeconds` and
+        `nextEventId` null), as CxEngage serves one still running."""
         if self.indexes is None:
             first = self.lo + offset
-            return self.stream.encoded[first : min(first + limit, self.hi)]
-        return [self.stream.encoded[i] for i in self.indexes[offset : offset + limit]]
+            positions = np.arange(first, min(first + limit, self.hi))
+            page = self.stream.encoded[first : min(first + limit, self.hi)]
+        else:
+            positions = self.indexes[offset : offset + limit]
+            page = [self.stream.encoded[i] for i in positions]
+        if served_until is None or self.stream.ends is None:
+            return page
+        running = np.flatnonzero(self.stream.ends[positions] >= served_until)
+        for at in running:
+            page[at] = _still_open(page[at])
+        return page
 
     def only_agent(self, agent_index: int | None) -> Window:
         """The same window restricted to one agent (none for an unknown agent)."""
@@ -309,6 +321,20 @@ class Stream:
     encoded: list[bytes]
     late: np.ndarray  # bool: written after its neighbours (CxEngage late events)
     agent_keys: np.ndarray  # agent index of each record (junk: the number of agents)
+    seqs: np.ndarray  # each record's sequence number in its agent's timeline (junk: its own)
+    # int64 epoch ms each interval ends (-1: open at `now`, or not an interval); None: events
+    ends: np.ndarray | None = None
+
+    def with_interval_ends(self, timelines: list[Timeline]) -> Stream:
+        """The same records, each knowing when its interval ends: the next start in its agent's
+        timeline (records beyond the agents, junk, end nowhere)."""
+        nexts = [np.array([*timeline.starts[1:], -1], dtype=np.int64) for timeline in timelines]
+        flat = np.concatenate([*nexts, np.array([-1], dtype=np.int64)])
+        base = np.concatenate([[0], np.cumsum([len(n) for n in nexts])]).astype(np.int64)
+        agent_rows = self.agent_keys < len(timelines)
+        owner = np.where(agent_rows, self.agent_keys, 0)
+        where = np.where(agent_rows, base[owner] + self.seqs, len(flat) - 1)
+        return replace(self, ends=flat[where])
 
     def window(self, start_ms: int, end_ms: int, *, hide_late: bool = False) -> Window:
         lo = int(np.searchsorted(self.positions, start_ms, "left"))
@@ -639,6 +665,8 @@ class World:
             duplicates=faults.duplicates,
             late=faults.late_events and vendor == "cxengage",
         )
+        if vendor == "cxengage":  # intervals: one still running when served is served open
+            stream = stream.with_interval_ends(timelines)
         return VendorData(agents, timelines, _occurrences(vendor, agents, timelines), stream, junk)
 
     def agent_index(self, vendor: str, agent_id: str) -> int | None:
@@ -723,6 +751,13 @@ class World:
         return out
 
 
+def _still_open(payload: bytes) -> bytes:
+    """A CxEngage interval as served before it ended."""
+    record = orjson.loads(payload)
+    record.update(end=None, durationSeconds=None, nextEventId=None)
+    return encode(record)
+
+
 def _stream(
     records: list[tuple[int, int, int, bytes]], rng: random.Random, *, duplicates: bool, late: bool
 ) -> Stream:
@@ -743,4 +778,5 @@ def _stream(
         encoded=[encoded[i] for i in order],
         late=np.array(late_flags, dtype=bool)[order],
         agent_keys=np.array(agents, dtype=np.int64)[order],
+        seqs=np.array(seqs, dtype=np.int64)[order],
     )

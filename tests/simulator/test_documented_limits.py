@@ -13,6 +13,7 @@ from agentstate_etl.auth import KoreJwtAuth
 from agentstate_etl.simulator.config import CREDENTIALS, Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import to_ms
+from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
 from tests.simulator.conftest import NOW, START
 
 RTA = f"/v1/tenants/{CREDENTIALS.cxengage_tenant_id}/wfm/rta"
@@ -119,3 +120,32 @@ def test_koreai_checks_the_jwt_first_and_refuses_fractional_seconds(
     assert http.get(unknown, params=hour, headers=auth).status_code == 404
     fractional = {**hour, "toTimeStamp": "2026-03-10T10:00:00.000Z"}
     assert http.get(kore, params=fractional, headers=auth).status_code == 400
+
+
+def test_an_interval_still_running_when_published_is_served_open(
+    http: httpx.Client, strict: SimulatorServer
+) -> None:
+    """The world knows when each interval ends; the vendor, 15 s behind, does not yet for one
+    that ends after its publication horizon: served with `end`, `durationSeconds` and
+    `nextEventId` null. Every interval that ended by then is served closed."""
+    published = to_ms(NOW - CXENGAGE.delay)
+    start = NOW - timedelta(minutes=10)
+    data = strict.world.data("cxengage")
+    ends_after_horizon = set()  # (agent, start) of intervals that end after the horizon
+    for agent, timeline in zip(data.agents, data.timelines, strict=True):
+        for begun, following in zip(timeline.starts, timeline.starts[1:], strict=False):
+            if to_ms(start) <= begun < published <= following:
+                ends_after_horizon.add((agent.agent_id, begun))
+    assert ends_after_horizon, "no interval ran across the horizon: the test would prove nothing"
+
+    body = http.get(RTA, params={**window(start), "limit": 1000}, auth=BASIC).json()
+    served = {
+        (r["agentId"], to_ms(datetime.fromisoformat(r["start"]))): r
+        for r in body["results"]
+        if r.get("agentId") and r.get("start")
+    }
+    for key in ends_after_horizon:
+        assert served[key]["end"] is None
+        assert served[key]["durationSeconds"] is None and served[key]["nextEventId"] is None
+    closed = [r for r in served.values() if r["end"] is not None]
+    assert closed and all(to_ms(datetime.fromisoformat(r["end"])) < published for r in closed)
