@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from agentstate_etl import lake, roster
 from agentstate_etl.canonical import UNKNOWN
+from agentstate_etl.completeness import ChainGaps, chain_gaps
 from agentstate_etl.errors import AgentStateError, BeyondRetention, ConfigError, ValidationError
 from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import (
@@ -77,6 +78,7 @@ class RawLanding:
     extracted_at: datetime
     key: lake.PartitionKey
     cross_check: dict[str, object] = field(default_factory=dict)
+    chain_gaps: ChainGaps | None = None  # None: the vendor's records name no successors
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,11 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
     cross_check = spec.cross_check(raw, fetched.window[1]) if spec.cross_check else {}
+    gaps = (
+        chain_gaps(raw, spec.chains, day_bounds(key.day)[0], fetched.window[1])
+        if spec.chains
+        else None
+    )
     settings.lake.commit(
         lake.RAW,
         key,
@@ -273,6 +280,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         extracted_at=fetched.extracted_at,
         key=key,
         cross_check=cross_check,
+        chain_gaps=gaps,
     )
 
 

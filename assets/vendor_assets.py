@@ -150,11 +150,17 @@ def build_tenant_assets(
                 asset=raw_key,
                 description="Warns when any record was quarantined (Pandera)",
             ),
-            dg.AssetCheckSpec(
-                "chains_complete",
-                asset=raw_key,
-                description="Warns when an interval names a successor (nextEventId) the "
-                "vendor never served: a gap in its data",
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        "chains_complete",
+                        asset=raw_key,
+                        description="Warns when an interval of the day names a successor "
+                        f"({spec.chains.successor}) the vendor never served: a gap in its data",
+                    )
+                ]
+                if spec.chains is not None
+                else []
             ),
         ],
         **common,
@@ -181,6 +187,7 @@ def build_tenant_assets(
                     "quarantine_reasons": x.quarantine_reasons,
                     "fetch": x.fetch_stats,
                     **{k: v for k, v in x.cross_check.items() if v is not None},
+                    **(x.chain_gaps.metadata() if x.chain_gaps is not None else {}),
                     "extracted_at": x.extracted_at.isoformat(),
                     "lake_path": dg.MetadataValue.path(
                         settings.lake.location(f"{lake.RAW}/{x.key.path()}")
@@ -189,7 +196,23 @@ def build_tenant_assets(
             )
         fetched = sum(x.fetched for x in landings)
         quarantined = sum(x.quarantined for x in landings)
-        gaps = sum(int(x.cross_check.get("chain_gaps", 0) or 0) for x in landings)
+        gaps = [(x.day, x.chain_gaps) for x in landings if x.chain_gaps is not None]
+        chain_checks = (
+            [
+                dg.AssetCheckResult(
+                    check_name="chains_complete",
+                    passed=not any(g.count for _, g in gaps),
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "chain_gaps": sum(g.count for _, g in gaps),
+                        "days_with_gaps": [str(day) for day, g in gaps if g.count],
+                        "sample": [s for _, g in gaps for s in g.sample][:5],
+                    },
+                )
+            ]
+            if spec.chains is not None
+            else []
+        )
         rate = quarantined / fetched if fetched else 0.0
         return dg.MaterializeResult(
             check_results=[
@@ -204,12 +227,7 @@ def build_tenant_assets(
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"quarantined": quarantined, "reasons": dict(reasons)},
                 ),
-                dg.AssetCheckResult(
-                    check_name="chains_complete",
-                    passed=gaps == 0,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"chain_gaps": gaps},
-                ),
+                *chain_checks,
             ],
         )
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 
+from agentstate_etl.completeness import Chain
 from agentstate_etl.errors import ConfigError
 from agentstate_etl.http import ClientOptions, FetchStats
 from agentstate_etl.intervals import EventSource
@@ -69,6 +70,8 @@ class VendorSpec:
     # figures computed from a partition's landed raw records for run metadata (e.g. which
     # reading of an ambiguous field the tenant's data follows)
     cross_check: Callable[[pa_arrow.Table, datetime], dict[str, object]] | None = None
+    # how its interval records name their successors, where they do (completeness check)
+    chains: Chain | None = None
 
     @property
     def has_summary(self) -> bool:
@@ -94,7 +97,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
         capabilities=CXENGAGE_CAPABILITIES,
-        cross_check=cxengage_records.chain_gaps,
+        chains=cxengage_records.CHAIN,
         read=CxEngageClient.fetch_intervals,
     ),
     "cxone": VendorSpec(

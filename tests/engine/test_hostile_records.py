@@ -238,5 +238,8 @@ def test_an_interval_whose_successor_never_arrived_is_a_reported_gap(tmp_path: P
     ]
     home = settings(tmp_path)
     landing = land_raw(tenant_of("cxengage"), DAY, home, transport=vendor_serving(records))
-    assert landing.cross_check["chain_gaps"] == 1
-    assert landing.cross_check["chain_gap_sample"] == ["a1 e-2"]
+    assert landing.chain_gaps is not None and landing.chain_gaps.metadata() == {
+        "chain_gaps": 1,
+        "chain_gap_agents": 1,
+        "chain_gap_sample": ["a1 e-2 → e-9"],
+    }

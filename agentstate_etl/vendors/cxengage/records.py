@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 from pandera.typing import Series
 
+from agentstate_etl.completeness import Chain
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.timestamps import parse_iso_utc
 from agentstate_etl.validation import end_not_before_start
@@ -40,6 +39,8 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "transfers": _S,
 }
 PARSED_FROM = {"start_ts": "start", "end_ts": "end"}
+# each closed interval names the next of its agent (SPEC §4.1): gaps are reported per agent-day
+CHAIN = Chain(id="eventId", successor="nextEventId", agent="agentId", end="end_ts")
 # an interval states its own end
 EVENTS = EventSource(
     vendor="cxengage",
@@ -73,28 +74,3 @@ def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
     frame["start_ts"] = parse_iso_utc(frame["start"])
     frame["end_ts"] = parse_iso_utc(frame["end"])
     return frame
-
-
-def chain_gaps(table: pa_arrow.Table, until: datetime) -> dict[str, object]:
-    """Completeness from `nextEventId` (SPEC §4.1): a closed interval that ended before `until`
-    names its successor, which must then be among the partition's records; one that is not
-    is a gap in the vendor's data, reported (count and a sample), never a silent hole."""
-    frame = table.select(["eventId", "agentId", "end_ts", "nextEventId"]).to_pandas()
-    ids = set(frame["eventId"].dropna())
-    ended = frame["end_ts"].notna() & (frame["end_ts"] < pd.Timestamp(until))
-    named = frame["nextEventId"].notna()
-    missing = frame[ended & named & ~frame["nextEventId"].isin(ids)]
-    sample = missing.head(5)
-    return {
-        "chain_gaps": len(missing),
-        "chain_gap_agents": int(missing["agentId"].nunique()),
-        **(
-            {
-                "chain_gap_sample": [
-                    f"{a} {e}" for a, e in zip(sample["agentId"], sample["eventId"], strict=True)
-                ]
-            }
-            if len(missing)
-            else {}
-        ),
-    }
