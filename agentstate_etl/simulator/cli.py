@@ -51,6 +51,10 @@ def simulate(
     cxengage_max_limit: Annotated[
         int, typer.Option(help="largest CxEngage page served, whatever `limit` asks")
     ] = 1000,
+    cxengage_lost_every: Annotated[
+        int,
+        typer.Option(help="never serve every Nth CxEngage interval of each agent (chain gaps)"),
+    ] = 0,
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
     import uvicorn
@@ -77,6 +81,7 @@ def simulate(
             tenants=tenants,
             cxengage_retention=timedelta(days=cxengage_retention_days),
             cxengage_max_limit=cxengage_max_limit,
+            cxengage_lost_every=cxengage_lost_every,
         )
     except (AgentStateError, ValueError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)

@@ -132,6 +132,9 @@ class SimConfig:
     # the longest range one CxEngage request may cover (its document: 10 minutes); tests of
     # faults and formats widen it to read a day at once
     cxengage_max_window: timedelta = CXENGAGE.max_window or timedelta(minutes=10)
+    # every Nth interval of each CxEngage agent is never served, though its predecessor names
+    # it (a hole in the vendor's nextEventId chain, for the completeness check); 0: none
+    cxengage_lost_every: int = 0
     # CXone's ambiguities, each servable: what `duration` measures (the record's own state or
     # the previous one) and how history pages end (short page only, or `nextPageToken` too)
     cxone_duration: str = "previous"

@@ -640,6 +640,8 @@ class World:
             records = _koreai_records(agents, timelines, self.zone)
         elif vendor == "cxengage":
             records = _cxengage_records(agents, timelines, self.credentials.cxengage_tenant_id)
+            if every := config.cxengage_lost_every:  # holes in the chains: never served
+                records = [r for r in records if r[2] % every != every - 1]
         else:
             records = _cxone_records(agents, timelines, config.cxone_duration)
         rng = random.Random(f"{self.seed}/{vendor}/faults")

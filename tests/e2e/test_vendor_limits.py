@@ -5,17 +5,21 @@ day the vendor no longer keeps is kept from the lake, or fails at once naming th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.simulator.world import to_ms
+from agentstate_etl.tenants import environment_tenant
 from agentstate_etl.vendors.cxengage import CAPABILITIES
-from tests.e2e.conftest import SIM_NOW, SIM_START
+from assets.vendor_assets import RAW_RECORDS, asset_key
+from tests.e2e.conftest import SIM_NOW, SIM_START, tenant_assets, vendor_resources
 
 RTA_SUFFIX = "/wfm/rta"
 
@@ -93,3 +97,48 @@ def test_a_day_beyond_the_retention_that_the_lake_holds_is_kept(
     code, output = backfill("2026-03-08", "2026-03-09")
     assert code == 0, output
     assert rta_windows(strict) == []
+
+
+def test_a_successor_the_vendor_never_served_is_a_warned_gap_of_its_day(tmp_path: Path) -> None:
+    """Every 40th interval of each agent is never served though its predecessor names it: the
+    day's materialization counts exactly the gaps that ended within the day before the horizon,
+    and the chains_complete check warns with a sample."""
+    every = 40
+    config = SimConfig(
+        seed=5,
+        agents=6,
+        start=SIM_START,
+        now=SIM_NOW,
+        faults=Faults.none(),
+        cxengage_lost_every=every,
+    )
+    day = date(2026, 3, 9)
+    day_start = datetime.combine(day, time(), UTC)
+    until = min(day_start + timedelta(days=1), CAPABILITIES.settled_until(SIM_NOW))
+    with SimulatorServer(config) as server:
+        data = server.world.data("cxengage")
+        expected = sum(
+            1
+            for timeline in data.timelines
+            for seq, following in enumerate(timeline.starts[1:])
+            if seq % every == every - 2 and to_ms(day_start) <= following < to_ms(until)
+        )
+        assert expected, "no lost interval on the day: the test would prove nothing"
+        env = server.env()
+        tenant = environment_tenant("cxengage", env)
+        result = dg.materialize(
+            tenant_assets(tenant),
+            resources=vendor_resources(env, tmp_path, [tenant]),
+            partition_key=day.isoformat(),
+        )
+    assert result.success
+    raw = asset_key(tenant, RAW_RECORDS)
+    (materialization,) = result.asset_materializations_for_node(
+        "__".join(raw.path)  # the op's name
+    )
+    assert materialization.metadata["chain_gaps"].value == expected
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    chains = checks["chains_complete"]
+    assert not chains.passed and chains.severity == dg.AssetCheckSeverity.WARN
+    assert chains.metadata["chain_gaps"].value == expected
+    assert chains.metadata["sample"].value, "a failing check shows what failed"
