@@ -47,6 +47,7 @@ from agentstate_etl.vendors.registry import VendorSpec, describe, through_client
 from agentstate_etl.wire import empty_table
 
 EXTRACTED_AT = "agentstate.extracted_at"
+KEPT_FROM_LAKE = "kept from the lake, beyond the vendor's retention"
 T = TypeVar("T")
 F = TypeVar("F")
 # What one partition's failure may raise; `each_day` hands these back instead of stopping.
@@ -79,6 +80,7 @@ class RawLanding:
     key: lake.PartitionKey
     cross_check: dict[str, object] = field(default_factory=dict)
     chain_gaps: ChainGaps | None = None  # None: the vendor's records name no successors
+    note: str = ""  # what a person should know of this landing beyond its figures
 
 
 @dataclass(frozen=True)
@@ -203,10 +205,10 @@ def fetch_raw(
                     kept=True,
                 )
             raise BeyondRetention(
-                f"{key.label}: the vendor keeps {_days(limits.retention)} of data and this day "
-                f"began before {oldest:%Y-%m-%dT%H:%M:%SZ}; it is not in the lake either, so "
-                f"nothing can land it (a tenant that keeps more sets its retention: "
-                f"{_retention_variable(tenant)})"
+                f"{key.label}: beyond the vendor's retention of {_days(limits.retention)} "
+                f"({_retention_variable(tenant)}it serves nothing before "
+                f"{oldest:%Y-%m-%dT%H:%M:%SZ}) and not in the lake: nothing can land it, and "
+                f"nothing was asked for (a tenant whose contract keeps more sets its retention)"
             )
         start = max(start, oldest)
     settled = min(end, limits.settled_until(now))
@@ -235,7 +237,7 @@ def _days(span: Any) -> str:
 
 def _retention_variable(tenant: VendorSettings) -> str:
     variable = type(tenant).variables().get("retention_days")
-    return f"{variable.env} or `retention_days` in the tenants file" if variable else "-"
+    return f"{variable.env} or `retention_days` in the tenants file; " if variable else ""
 
 
 def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
@@ -297,6 +299,7 @@ def _kept_landing(key: lake.PartitionKey, settings: Settings) -> RawLanding:
         quarantine_rate=quarantined / (valid + quarantined) if valid + quarantined else 0.0,
         quarantine_reasons={},
         fetch_stats={"kept_from_lake": 1},
+        note=KEPT_FROM_LAKE,
         extracted_at=datetime.fromisoformat(manifest.metadata[EXTRACTED_AT]),
         key=key,
     )

@@ -95,6 +95,8 @@ def run_days(
 def _pace(outcome: object, started: float) -> str:
     """What a day's step did, for the progress lines: records fetched and their rate."""
     seconds = max(time.monotonic() - started, 1e-3)
+    if note := getattr(outcome, "note", ""):
+        return str(note)
     fetched = getattr(outcome, "fetched", None)
     if fetched is None:
         return f"done in {seconds:.1f} s"
@@ -186,6 +188,7 @@ def build_tenant_assets(
                     "quarantine_rate": x.quarantine_rate,
                     "quarantine_reasons": x.quarantine_reasons,
                     "fetch": x.fetch_stats,
+                    **({"note": x.note} if x.note else {}),
                     **{k: v for k, v in x.cross_check.items() if v is not None},
                     **(x.chain_gaps.metadata() if x.chain_gaps is not None else {}),
                     "extracted_at": x.extracted_at.isoformat(),
@@ -356,6 +359,7 @@ def _summary_asset(
                     "agents_without_summary": x.agents_without_summary,
                     "quarantined": x.quarantined,
                     "fetch": x.fetch_stats,
+                    **({"note": x.note} if x.note else {}),
                     "lake_path": dg.MetadataValue.path(
                         settings.lake.location(f"{lake.SUMMARY}/{x.key.path()}")
                     ),

@@ -4,6 +4,9 @@ day the vendor no longer keeps is kept from the lake, or fails at once naming th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -96,6 +99,7 @@ def test_a_day_beyond_the_retention_that_the_lake_holds_is_kept(
     monkeypatch.setenv("AGENTSTATE_NOW", (SIM_NOW + timedelta(days=2)).isoformat())
     code, output = backfill("2026-03-08", "2026-03-09")
     assert code == 0, output
+    assert "2026-03-08 raw_records: kept from the lake, beyond the vendor's retention" in output
     assert rta_windows(strict) == []
 
 
@@ -142,3 +146,38 @@ def test_a_successor_the_vendor_never_served_is_a_warned_gap_of_its_day(tmp_path
     assert not chains.passed and chains.severity == dg.AssetCheckSeverity.WARN
     assert chains.metadata["chain_gaps"].value == expected
     assert chains.metadata["sample"].value, "a failing check shows what failed"
+
+
+def test_the_command_fails_a_day_beyond_the_retention_at_once(
+    tmp_path: Path, strict: SimulatorServer
+) -> None:
+    """A real `agentstate backfill` process: a day the vendor no longer keeps and the lake
+    lacks exits non-zero naming the day, the retention and its variable, having asked the
+    vendor nothing (the timeout is a guard against a hang, not a measurement)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AGENTSTATE_", "DAGSTER_", "CXENGAGE_", "CXONE_", "KOREAI_"))
+    }
+    env.update(
+        strict.env(),
+        AGENTSTATE_HOME=str(tmp_path / "data"),
+        DAGSTER_HOME=str(tmp_path / "dagster"),
+        AGENTSTATE_START_DATE="2026-03-01",
+        AGENTSTATE_NOW=SIM_NOW.isoformat(),
+    )
+    strict.simulator.request_log.clear()
+    done = subprocess.run(
+        [sys.executable, "-m", "agentstate_etl.cli", "backfill", "--vendor", "cxengage"]
+        + ["--start", "2026-03-06", "--end", "2026-03-07"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "2026-03-06" in output and "3 days" in output, output
+    assert "CXENGAGE_RETENTION_DAYS" in output and "Traceback" not in output, output
+    assert rta_windows(strict) == [], "a day beyond the retention must not be asked for"
