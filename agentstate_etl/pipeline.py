@@ -256,7 +256,10 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     )
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
-    cross_check = spec.cross_check(raw, fetched.window[1]) if spec.cross_check else {}
+    cross_check = {
+        **(spec.cross_check(raw, fetched.window[1]) if spec.cross_check else {}),
+        **_lookback(fetched, settings),
+    }
     gaps = (
         chain_gaps(raw, spec.chains, day_bounds(key.day)[0], fetched.window[1])
         if spec.chains
@@ -284,6 +287,14 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         cross_check=cross_check,
         chain_gaps=gaps,
     )
+
+
+def _lookback(fetched: FetchedRaw, settings: Settings) -> dict[str, str]:
+    """Where the fetch began when the vendor's retention cut the lookback short: states that
+    began before it cannot be carried in (SPEC §4.1)."""
+    asked_from = fetch_window(fetched.key.day, settings.lookback_hours)[0]
+    cut = fetched.window[0] > asked_from
+    return {"lookback_cut_at_retention": fetched.window[0].isoformat()} if cut else {}
 
 
 def _kept_landing(key: lake.PartitionKey, settings: Settings) -> RawLanding:

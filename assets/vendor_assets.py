@@ -359,7 +359,6 @@ def _summary_asset(
                     "agents_without_summary": x.agents_without_summary,
                     "quarantined": x.quarantined,
                     "fetch": x.fetch_stats,
-                    **({"note": x.note} if x.note else {}),
                     "lake_path": dg.MetadataValue.path(
                         settings.lake.location(f"{lake.SUMMARY}/{x.key.path()}")
                     ),
