@@ -40,6 +40,8 @@ MAX_REREADS = 5
 # Pages one read may take beyond what its total and first page's size call for: a page may come
 # back short where the range's end moved; more than this is a vendor that does not page.
 PAGE_MARGIN = 2
+# A read's tables smaller than this many rows are merged as pages arrive (`_append`).
+MERGE_BELOW = 65_536
 
 
 class Paginator(Protocol):
@@ -176,12 +178,12 @@ class PagedEndpoint:
         total, size = page.total, page.records.num_rows
         self._admit(total)  # before any other page is asked for
         pages = [page.records]
-        most = -(-total // max(size, 1)) + PAGE_MARGIN
+        read, most = 1, -(-total // max(size, 1)) + PAGE_MARGIN
         try:
             self._hold(size)
             following = self.paginator.next_page(query, size, total)
             while following is not None:
-                if len(pages) >= most:
+                if read >= most:
                     raise self.api.error(
                         f"more than {most:,} pages for a range of {total:,} records whose first "
                         f"page held {size:,}: the vendor does not page as it says (refusing "
@@ -192,7 +194,8 @@ class PagedEndpoint:
                 page = await self._page({**params, **query}, fields)
                 if page.total != total:
                     break  # the range changed: read it again
-                pages.append(page.records)
+                read += 1
+                _append(pages, page.records)
                 self._hold(page.records.num_rows)
                 following = self.paginator.next_page(query, page.records.num_rows, total)
             else:
@@ -240,6 +243,16 @@ class PagedEndpoint:
         head, table = page
         total_field = self.paginator.total_field
         return Page(expect(self.api, head, self.path, **{total_field: int})[total_field], table)
+
+
+def _append(pages: list[pa.Table], table: pa.Table) -> None:
+    """Add a page to a read's pages, merging small tables as they come (a binary counter: each
+    record copied at most log2(MERGE_BELOW / page size) times): a vendor serving a record a
+    page costs a few tables, not an Arrow table (~40 kB of buffers and objects) per record."""
+    pages.append(table)
+    while len(pages) > 1 and pages[-2].num_rows <= pages[-1].num_rows < MERGE_BELOW:
+        last = pages.pop()
+        pages[-1] = pa.concat_tables([pages[-1], last]).combine_chunks()
 
 
 def one_version_per_id(table: pa.Table, id_field: str, stats: FetchStats) -> pa.Table:
