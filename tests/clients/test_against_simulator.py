@@ -97,6 +97,46 @@ def test_cxengage_returns_each_record_once_despite_late_events_and_faults(
     assert orjson.loads(capacity[0])[0]["channelType"] == "voice"
 
 
+def test_cxengage_against_a_capped_server_pages_by_what_it_received() -> None:
+    """The server serves 7 records a page whatever `limit` asks (1000): every record of six
+    hours comes back once, late events and duplicates included, each request a window of at
+    most 10 minutes, each offset the previous plus the records received."""
+    config = SimConfig(
+        seed=3,
+        agents=8,
+        start=date(2026, 3, 6),
+        now=NOW,
+        faults=Faults(late_events=True, duplicates=True),
+        cxengage_max_limit=7,
+    )
+    start, end = datetime(2026, 3, 8, 6, tzinfo=UTC), datetime(2026, 3, 8, 12, tzinfo=UTC)
+    with SimulatorServer(config) as capped:
+        env = capped.env()
+
+        async def fetch() -> pa.Table:
+            async with cxengage_client(
+                env["CXENGAGE_BASE_URL"],
+                env["CXENGAGE_TENANT_ID"],
+                env["CXENGAGE_USERNAME"],
+                env["CXENGAGE_PASSWORD"],
+                partition="cxengage/2026-03-08",
+                page_size=1000,
+                retry=NO_WAIT,
+            ) as client:
+                return await client.fetch_intervals(start, end, cxengage.RAW_FIELDS)
+
+        table = asyncio.run(fetch())
+        expected = {r["eventId"] for r in served(capped, "cxengage", start, end)}
+        asked = [query for path, query in capped.simulator.request_log if "/wfm/rta" in path]
+    assert sorted(table.column("eventId").to_pylist()) == sorted(expected)
+    assert {query["limit"] for query in asked} == {"1000"}
+    assert all(int(query["offset"]) % 7 == 0 for query in asked)
+    assert max(int(query["offset"]) for query in asked) >= 14, "some window takes 3 pages"
+    for query in asked:
+        length = datetime.fromisoformat(query["end"]) - datetime.fromisoformat(query["start"])
+        assert length <= timedelta(minutes=10)
+
+
 def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
     server: SimulatorServer,
 ) -> None:
