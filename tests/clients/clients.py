@@ -23,6 +23,17 @@ def cxengage_client(
     return settings.client(ClientOptions(**options))
 
 
+def simulated_cxengage(env: dict[str, str], **options: Any) -> CxEngageClient:
+    """The CxEngage client of a simulated tenant, from the variables the simulator gives it."""
+    return cxengage_client(
+        env["CXENGAGE_BASE_URL"],
+        env["CXENGAGE_TENANT_ID"],
+        env["CXENGAGE_USERNAME"],
+        env["CXENGAGE_PASSWORD"],
+        **options,
+    )
+
+
 def cxone_client(
     base_url: str, token_url: str, client_id: str, client_secret: str, **options: Any
 ) -> CxOneClient:

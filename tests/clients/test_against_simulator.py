@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -16,9 +17,10 @@ from agentstate_etl.simulator.config import CREDENTIALS, Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import to_ms
 from agentstate_etl.vendors.cxengage import records as cxengage
+from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import records as cxone
 from agentstate_etl.vendors.koreai import records as koreai
-from tests.clients.clients import cxengage_client, cxone_client, koreai_client
+from tests.clients.clients import cxone_client, koreai_client, simulated_cxengage
 
 NOW = datetime(2026, 3, 9, 10, 0, 0, 123000, tzinfo=UTC)
 START = datetime(2026, 3, 7, 12, tzinfo=UTC)  # a partition's window: the day plus 12 h lookback
@@ -45,6 +47,11 @@ def served(server: SimulatorServer, vendor: str, start: datetime, end: datetime)
     """What the simulator holds for the range once every late record has arrived."""
     window = server.world.data(vendor).stream.window(to_ms(start), to_ms(end))
     return [orjson.loads(r) for r in window.page(0, window.total)]
+
+
+def cxengage_of(env: dict[str, str], **options: Any) -> CxEngageClient:
+    """The CxEngage client of a simulated tenant, for one partition."""
+    return simulated_cxengage(env, partition="cxengage/2026-03-08", retry=NO_WAIT, **options)
 
 
 def koreai_activity(server: SimulatorServer) -> tuple[pa.Table, FetchStats]:
@@ -74,15 +81,7 @@ def test_cxengage_returns_each_record_once_despite_late_events_and_faults(
     env = server.env()
 
     async def fetch() -> tuple[pa.Table, FetchStats]:
-        async with cxengage_client(
-            env["CXENGAGE_BASE_URL"],
-            env["CXENGAGE_TENANT_ID"],
-            env["CXENGAGE_USERNAME"],
-            env["CXENGAGE_PASSWORD"],
-            partition="cxengage/2026-03-08",
-            page_size=200,
-            retry=NO_WAIT,
-        ) as client:
+        async with cxengage_of(env, page_size=200) as client:
             return await client.fetch_intervals(START, END, cxengage.RAW_FIELDS), client.stats
 
     table, stats = asyncio.run(fetch())
@@ -114,15 +113,7 @@ def test_cxengage_against_a_capped_server_pages_by_what_it_received() -> None:
         env = capped.env()
 
         async def fetch() -> pa.Table:
-            async with cxengage_client(
-                env["CXENGAGE_BASE_URL"],
-                env["CXENGAGE_TENANT_ID"],
-                env["CXENGAGE_USERNAME"],
-                env["CXENGAGE_PASSWORD"],
-                partition="cxengage/2026-03-08",
-                page_size=1000,
-                retry=NO_WAIT,
-            ) as client:
+            async with cxengage_of(env, page_size=1000) as client:
                 return await client.fetch_intervals(start, end, cxengage.RAW_FIELDS)
 
         table = asyncio.run(fetch())
@@ -192,14 +183,8 @@ def test_wrong_credentials_fail_naming_vendor_partition_and_url_without_secrets(
     env = server.env()
 
     async def fetch() -> None:
-        async with cxengage_client(
-            env["CXENGAGE_BASE_URL"],
-            env["CXENGAGE_TENANT_ID"],
-            "sim-user",
-            "not-the-password",
-            partition="cxengage/2026-03-08",
-            retry=NO_WAIT,
-        ) as client:
+        wrong = {**env, "CXENGAGE_USERNAME": "sim-user", "CXENGAGE_PASSWORD": "not-the-password"}
+        async with cxengage_of(wrong) as client:
             await client.fetch_intervals(START, END, cxengage.RAW_FIELDS)
 
     with pytest.raises(VendorError) as caught:

@@ -30,7 +30,12 @@ from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_CAPABILITIES
 from agentstate_etl.vendors.cxone import records as cxone
 from agentstate_etl.vendors.koreai import records as koreai
-from tests.clients.clients import cxengage_client, cxone_client, koreai_client
+from tests.clients.clients import (
+    cxengage_client,
+    cxone_client,
+    koreai_client,
+    simulated_cxengage,
+)
 
 START = datetime(2026, 3, 7, 12, tzinfo=UTC)
 END = datetime(2026, 3, 9, tzinfo=UTC)
@@ -215,12 +220,8 @@ def trickling() -> Iterator[SimulatorServer]:
 
 
 def trickled_client(server: SimulatorServer, timeouts: Timeouts, attempts: int) -> CxEngageClient:
-    env = server.env()
-    return cxengage_client(
-        env["CXENGAGE_BASE_URL"],
-        env["CXENGAGE_TENANT_ID"],
-        env["CXENGAGE_USERNAME"],
-        env["CXENGAGE_PASSWORD"],
+    return simulated_cxengage(
+        server.env(),
         partition="cxengage/2026-03-08",
         retry=RetryPolicy(attempts=attempts, base_delay_s=0.001, max_delay_s=0.01),
         timeouts=timeouts,
@@ -296,12 +297,8 @@ def test_the_read_timeout_no_longer_cuts_a_slow_answer_short() -> None:
         seed=9, agents=4, start=date(2026, 3, 6), now=NOW, faults=Faults(slow=1.0, slow_s=0.6)
     )
     with SimulatorServer(config) as server:
-        env = server.env()
-        client = cxengage_client(
-            env["CXENGAGE_BASE_URL"],
-            env["CXENGAGE_TENANT_ID"],
-            env["CXENGAGE_USERNAME"],
-            env["CXENGAGE_PASSWORD"],
+        client = simulated_cxengage(
+            server.env(),
             retry=RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.01),
             connect_timeout_s=0.3,
             timeouts=Timeouts(request_s=30),
