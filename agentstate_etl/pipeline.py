@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import pandas as pd
@@ -168,6 +168,46 @@ class FetchedRaw:
     roster: dict[str, int] = field(default_factory=dict)  # a per-agent vendor's roster
 
 
+class Reach(NamedTuple):
+    """What of a partition its vendor may be asked at a given moment."""
+
+    start: datetime  # the day's lookback, cut where the vendor's retention begins
+    settled: datetime  # the fetch's end and the partition's horizon: day end or settled data
+    kept: bool = False  # the day began before the retention and the lake holds it: ask nothing
+
+
+def vendor_reach(
+    tenant: VendorSettings, key: lake.PartitionKey, settings: Settings, now: datetime
+) -> Reach:
+    """The part of partition `key`'s window (day plus lookback) the vendor can be asked for at
+    `now`, from the tenant's capabilities alone (SPEC §4.1, §10): nothing older than its
+    retention (plus the clock allowance: our clock may run behind the vendor's), nothing in the
+    last `delay + clock allowance`, which is not settled yet. A day that began before the
+    retention is kept from the lake when the lake holds it; else BeyondRetention, naming the
+    retention and its variable, before anything is asked."""
+    limits = tenant.limits
+    start, end = fetch_window(key.day, settings.lookback_hours)
+    day_start = day_bounds(key.day)[0]
+    if now <= day_start:
+        raise ConfigError(
+            f"partition {key.label} has not started yet (now is {now:%Y-%m-%dT%H:%M:%SZ})"
+        )
+    oldest = limits.oldest_kept(now)
+    if oldest is not None:
+        oldest += limits.clock_allowance
+        if day_start < oldest:
+            if settings.lake.manifest(lake.RAW, key) is not None:
+                return Reach(start, start, kept=True)
+            raise BeyondRetention(
+                f"{key.label}: beyond the vendor's retention of {_days(limits.retention)} "
+                f"({_retention_variable(tenant)}it serves nothing before "
+                f"{oldest:%Y-%m-%dT%H:%M:%SZ}) and not in the lake: nothing can land it, and "
+                f"nothing was asked for (a tenant whose contract keeps more sets its retention)"
+            )
+        start = max(start, oldest)
+    return Reach(start, min(end, limits.settled_until(now)))
+
+
 def fetch_raw(
     tenant: VendorSettings,
     day: date,
@@ -184,34 +224,11 @@ def fetch_raw(
     spec = vendor_spec(tenant.vendor)
     limits = tenant.limits
     key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
-    start, end = fetch_window(day, settings.lookback_hours)
     now = settings.now()
-    if now <= day_bounds(day)[0]:
-        raise ConfigError(
-            f"partition {key.label} has not started yet (now is {now:%Y-%m-%dT%H:%M:%SZ})"
-        )
-    oldest = limits.oldest_kept(now)
-    if oldest is not None:
-        oldest += limits.clock_allowance  # our clock may run behind the vendor's
-        if day_bounds(day)[0] < oldest:
-            if settings.lake.manifest(lake.RAW, key) is not None:
-                return FetchedRaw(
-                    tenant,
-                    key,
-                    empty_table(spec.raw_fields),
-                    FetchStats(),
-                    (start, start),
-                    now,
-                    kept=True,
-                )
-            raise BeyondRetention(
-                f"{key.label}: beyond the vendor's retention of {_days(limits.retention)} "
-                f"({_retention_variable(tenant)}it serves nothing before "
-                f"{oldest:%Y-%m-%dT%H:%M:%SZ}) and not in the lake: nothing can land it, and "
-                f"nothing was asked for (a tenant whose contract keeps more sets its retention)"
-            )
-        start = max(start, oldest)
-    settled = min(end, limits.settled_until(now))
+    start, settled, kept = vendor_reach(tenant, key, settings, now)
+    if kept:
+        empty = empty_table(spec.raw_fields)
+        return FetchedRaw(tenant, key, empty, FetchStats(), (start, start), now, kept=True)
     asked: list[roster.Roster] = []
 
     async def read(client: Any) -> pa.Table:
