@@ -15,7 +15,9 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
+from agentstate_etl import pipeline
 from agentstate_etl.cli import app
+from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.world import to_ms
@@ -181,3 +183,18 @@ def test_the_command_fails_a_day_beyond_the_retention_at_once(
     assert "2026-03-06" in output and "3 days" in output, output
     assert "CXENGAGE_RETENTION_DAYS" in output and "Traceback" not in output, output
     assert rta_windows(strict) == [], "a day beyond the retention must not be asked for"
+
+
+def test_a_lookback_cut_by_the_retention_says_where_the_fetch_began(
+    home: Path, strict: SimulatorServer
+) -> None:
+    """2026-03-08's lookback reaches back to 03-07 12:00, before the vendor's retention: its
+    fetch begins where the retention does, and its metadata says so; 03-09's does not."""
+    env = strict.env()
+    tenant = environment_tenant("cxengage", env).resolve(env)
+    settings = Settings.from_env()
+    cut = pipeline.land_raw(tenant, date(2026, 3, 8), settings)
+    oldest = SIM_NOW - timedelta(days=3) + CAPABILITIES.clock_allowance
+    assert cut.cross_check["lookback_cut_at_retention"] == oldest.isoformat()
+    whole = pipeline.land_raw(tenant, date(2026, 3, 9), settings)
+    assert "lookback_cut_at_retention" not in whole.cross_check
