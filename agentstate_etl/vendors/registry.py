@@ -133,6 +133,7 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
         capabilities=KOREAI_CAPABILITIES,
+        cross_check=koreai_records.clock_hours,
         read=KoreAiClient.fetch_activity,
     ),
 }

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
@@ -17,6 +18,7 @@ from agentstate_etl.timestamps import parse_iso_utc, parse_koreai_event_time
 from agentstate_etl.validation import split_valid
 from agentstate_etl.vendors.cxengage import records as cxengage
 from agentstate_etl.vendors.koreai import records as koreai
+from agentstate_etl.vendors.koreai.records import clock_hours
 
 
 @pytest.mark.parametrize(
@@ -208,3 +210,20 @@ def test_koreai_same_second_events_keep_api_order_through_the_landed_file(tmp_pa
         {"state": "NOT_READY", "reason": "LUNCH", "duration_s": 3599.0, "tenant_id": "acct"},
         {"state": "LOGGED_OUT", "reason": None, "duration_s": 54000.0, "tenant_id": "acct"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("times", "latest", "suspected"),
+    [
+        (["3/8/2026 0:05:00", "3/8/2026 23:59:59"], 23, False),
+        (["3/8/2026 1:00:00", "3/8/2026 12:30:00", "3/8/2026 9:15:00"], 12, True),
+        (["garbage", None], None, False),
+    ],
+)
+def test_a_kore_day_whose_hours_never_pass_12_is_flagged(
+    times: list, latest: int | None, suspected: bool
+) -> None:
+    """No AM/PM in EventTime: a day within 0..12 could be a 12-hour clock (SPEC §4.3)."""
+    table = pa.table({"EventTime": pa.array(times, pa.string())})
+    flags = clock_hours(table, datetime(2026, 3, 9, tzinfo=UTC))
+    assert flags == {"event_time_max_hour": latest, "twelve_hour_clock_suspected": suspected}

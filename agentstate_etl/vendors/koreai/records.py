@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
@@ -39,3 +41,23 @@ class KoreAiEvent(pa.DataFrameModel):
 def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
     frame["start_ts"] = parse_koreai_event_time(frame["EventTime"], zone)
     return frame
+
+
+def clock_hours(table: pa_arrow.Table, until: datetime) -> dict[str, object]:
+    """`EventTime` has no AM/PM: a day whose hours never pass 12 might be a 12-hour clock,
+    which nothing in the data could tell from a 24-hour one (SPEC §4.3). Flagged, not fixed."""
+    times = table.column("EventTime").drop_null().to_pylist()
+    hours = [int(hour) for hour in (_hour(text) for text in times) if hour is not None]
+    if not hours:
+        return {"event_time_max_hour": None, "twelve_hour_clock_suspected": False}
+    latest = max(hours)
+    return {"event_time_max_hour": latest, "twelve_hour_clock_suspected": latest <= 12}
+
+
+def _hour(text: str) -> str | None:
+    """The `H` of `M/D/YYYY H:MM:SS`, or None when the text has another shape."""
+    parts = text.split(" ")
+    if len(parts) != 2 or ":" not in parts[1]:
+        return None
+    hour = parts[1].split(":", 1)[0]
+    return hour if hour.isdigit() else None
