@@ -1,4 +1,4 @@
-"""Which actual states are in adherence during each scheduled activity (SPEC §8).
+"""Which actual states are in adherence during each scheduled activity (docs/warehouse.md, adherence).
 
 One data file, `activity_mapping.csv` beside this module (`activity, state, reason`, `*` for
 any reason), so a deployment extends it without code; `AGENTSTATE_ACTIVITY_MAPPING` names a

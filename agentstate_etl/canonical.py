@@ -29,7 +29,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "seq",
 )
 
-# agent_state_intervals (SPEC §6), in order.
+# agent_state_intervals (docs/warehouse.md), in order.
 INTERVAL_COLUMNS: tuple[str, ...] = (
     "vendor",
     "tenant_id",

@@ -1,4 +1,4 @@
-"""Completeness of a vendor's interval chains (SPEC §4.1): gaps the vendor's own links reveal.
+"""Completeness of a vendor's interval chains (docs/vendors.md, CxEngage): gaps the vendor's own links reveal.
 
 Where each interval names its successor (CxEngage's `nextEventId`), a closed interval whose
 successor never arrived is a hole in the vendor's data: the time after it is not "no state",

@@ -44,7 +44,7 @@ REQUEST_TIMEOUT_VARIABLE = "AGENTSTATE_REQUEST_TIMEOUT_S"
 PARTITION_TIMEOUT_VARIABLE = "AGENTSTATE_PARTITION_TIMEOUT_S"
 MAX_PARTITION_RECORDS_VARIABLE = "AGENTSTATE_MAX_PARTITION_RECORDS"
 # A partition holding more records than this is a vendor gone wrong (a day of a large center
-# holds a few hundred thousand); it bounds a partition's memory (SPEC §4, #22.5).
+# holds a few hundred thousand); it bounds a partition's memory (docs/vendors.md, #22.5).
 DEFAULT_MAX_PARTITION_RECORDS = 5_000_000
 
 

@@ -1,4 +1,4 @@
-"""Canonical events → state occurrences owned by one UTC-day partition (SPEC §5, docs/DESIGN.md).
+"""Canonical events → state occurrences owned by one UTC-day partition (docs/DESIGN.md, occurrence semantics).
 
 Each vendor declares where its landed raw columns put the event fields (`EventSource`). The
 events are read as Arrow with their text columns dictionary-encoded, so the per-row work is

@@ -1,4 +1,4 @@
-"""Paging: where a range's pages are (a `Paginator`), and one way to read them all (SPEC §4).
+"""Paging: where a range's pages are (a `Paginator`), and one way to read them all (docs/vendors.md).
 
 A paginator only addresses pages: the first page's query parameters, then the next page's from
 the page just read (how many records it held, the total it reported). `PagedEndpoint` owns the

@@ -180,7 +180,7 @@ def vendor_reach(
     tenant: VendorSettings, key: lake.PartitionKey, settings: Settings, now: datetime
 ) -> Reach:
     """The part of partition `key`'s window (day plus lookback) the vendor can be asked for at
-    `now`, from the tenant's capabilities alone (SPEC §4.1, §10): nothing older than its
+    `now`, from the tenant's capabilities alone (docs/vendors.md, CxEngage): nothing older than its
     retention (plus the clock allowance: our clock may run behind the vendor's), nothing in the
     last `delay + clock allowance`, which is not settled yet. A day that began before the
     retention is kept from the lake when the lake holds it; else BeyondRetention, naming the
@@ -220,7 +220,7 @@ def fetch_raw(
     The vendor's capabilities bound the window: nothing older than its retention is asked for
     (a day that began before it is kept from the lake, or fails naming the retention), and the
     last `delay + clock allowance` before now is not settled yet, so the partition's horizon
-    stops there (SPEC §4.1, §5)."""
+    stops there (docs/vendors.md, CxEngage; docs/DESIGN.md, occurrence semantics)."""
     spec = vendor_spec(tenant.vendor)
     limits = tenant.limits
     key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
@@ -308,7 +308,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
 
 def _lookback(fetched: FetchedRaw, settings: Settings) -> dict[str, str]:
     """Where the fetch began when the vendor's retention cut the lookback short: states that
-    began before it cannot be carried in (SPEC §4.1)."""
+    began before it cannot be carried in (docs/vendors.md, CxEngage)."""
     asked_from = fetch_window(fetched.key.day, settings.lookback_hours)[0]
     cut = fetched.window[0] > asked_from
     return {"lookback_cut_at_retention": fetched.window[0].isoformat()} if cut else {}

@@ -1,4 +1,4 @@
-"""Which agents to ask a per-agent vendor about (SPEC §4.2): no vendor document lists them all.
+"""Which agents to ask a per-agent vendor about (docs/vendors.md, CXone): no vendor document lists them all.
 
 The roster is the union of the agents the vendor's current-state snapshot names (logged-in
 agents only), the agents the lake already holds for the tenant (its recent days' raw

@@ -1,4 +1,4 @@
-"""Schedule files from the workforce-management tool (SPEC §8): read, validate, land.
+"""Schedule files from the workforce-management tool (docs/warehouse.md, adherence): read, validate, land.
 
 The tool drops one file per report day, `YYYY-MM-DD.csv` or `YYYY-MM-DD.parquet`, into
 AGENTSTATE_SCHEDULES_DIR; re-exports replace a day's file. Each file is validated with Pandera

@@ -1,4 +1,4 @@
-"""Configuration from environment variables (SPEC §3); a `.env` file in the working directory is honoured.
+"""Configuration from environment variables (docs/configuration.md); a `.env` file in the working directory is honoured.
 
 `Settings` holds what the engine needs besides vendor credentials, each variable validated when
 read (an invalid value fails at once, naming the variable). A vendor's own settings are declared
@@ -181,7 +181,7 @@ class Settings:
 
     @property
     def schedules(self) -> Path:
-        """Where the workforce-management tool drops schedule files (SPEC §8)."""
+        """Where the workforce-management tool drops schedule files (docs/warehouse.md, adherence)."""
         return self.schedules_dir or self.home / "inbox" / "schedules"
 
     @property
@@ -205,7 +205,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Every variable of SPEC §3 except the vendors', each checked now, naming it on error."""
+        """Every variable of docs/configuration.md except the vendors', each checked now, naming it on error."""
         load_env_file()
         home = Path(_env("AGENTSTATE_HOME", "./data")).resolve()
         _writable_directory(home, "AGENTSTATE_HOME")
@@ -325,7 +325,7 @@ def iana_zone(text: str) -> str:
 class Variable:
     """How one setting of a vendor tenant is configured.
 
-    `env` is its SPEC §3 variable; a `credential` is given in a tenants file as the *name* of an
+    `env` is its docs/configuration.md variable; a `credential` is given in a tenants file as the *name* of an
     environment variable, never as a value; `check` validates (raising ValueError) a value that
     is not a credential; a setting with a `default` may be left unset.
     """

@@ -1,8 +1,8 @@
-"""Vendor tenants (SPEC §3.1): from a tenants file, or one per vendor from the §3 variables.
+"""Vendor tenants (docs/tenants.md): from a tenants file, or one per vendor from the per-vendor variables (docs/configuration.md).
 
 A `Tenant` is a tenant as configured: each setting either as a value (URLs, the tenant id, the
 Kore.ai zone) or as the name of the environment variable holding it (credentials, and every
-setting of the tenant the §3 variables define). Nothing here holds a secret; `resolve()` reads
+setting of the tenant the per-vendor variables (docs/configuration.md) define). Nothing here holds a secret; `resolve()` reads
 the variables and returns the vendor's typed, validated settings, which build its client.
 
 The tenants file is TOML (`AGENTSTATE_TENANTS`), one `[[tenants]]` table per tenant:
@@ -33,7 +33,7 @@ from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import ENV_NAME, VendorSettings
 from agentstate_etl.vendors.registry import vendor_spec
 
-DEFAULT_SLUG = "default"  # the one tenant per vendor that the §3 variables define
+DEFAULT_SLUG = "default"  # the one tenant per vendor that the per-vendor variables (docs/configuration.md) define
 ENVIRONMENT = "environment"
 CREDENTIALS = "credentials"
 NAME = "name"  # optional: the tenant's name in Dagster (asset keys, jobs, --tenant)
@@ -120,7 +120,7 @@ def _check_values(tenant: Tenant) -> None:
 
 
 def environment_tenants(environ: Mapping[str, str] | None = None) -> list[Tenant]:
-    """One tenant per vendor from the §3 variables, as before tenants files existed.
+    """One tenant per vendor from the per-vendor variables (docs/configuration.md), as before tenants files existed.
 
     Required settings stay variable names (Dagster resolves them at run time, so the code
     location loads while they are unset); settings with a default are read now.
@@ -142,7 +142,7 @@ def environment_tenants(environ: Mapping[str, str] | None = None) -> list[Tenant
 
 
 def environment_tenant(vendor: str, environ: Mapping[str, str] | None = None) -> Tenant:
-    """The one tenant the §3 variables define for `vendor`."""
+    """The one tenant the per-vendor variables (docs/configuration.md) define for `vendor`."""
     (tenant,) = [t for t in environment_tenants(environ) if t.vendor == vendor]
     return tenant
 

@@ -18,7 +18,7 @@ from agentstate_etl.vendors.registry import VENDOR_SPECS, VendorSpec
 
 
 class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The non-secret settings of SPEC §3 (outputs, report zone, tolerances)."""
+    """The non-secret settings of docs/configuration.md (outputs, report zone, tolerances)."""
 
     home: str
     report_tz: str = "UTC"

@@ -1,4 +1,4 @@
-"""Schedule files (SPEC §8): a sensor that notices new and re-exported files in
+"""Schedule files (docs/warehouse.md, adherence): a sensor that notices new and re-exported files in
 AGENTSTATE_SCHEDULES_DIR, and the asset that validates and lands them, then updates the marts
 of the days they schedule (under the warehouse's single-writer lock)."""
 

@@ -236,7 +236,7 @@ def build_tenant_assets(
 
     @dg.asset(
         name=STATE_INTERVALS,
-        description=f"{who}: canonical state occurrences owned by each UTC day (SPEC §5), "
+        description=f"{who}: canonical state occurrences owned by each UTC day (docs/DESIGN.md, occurrence semantics), "
         "split at midnight, with carried-in and open flags.",
         kinds={"parquet", "pandas"},
         deps=[raw_key],

@@ -1,4 +1,4 @@
-"""The warehouse: every mart of SPEC §6, updated for the days a run landed (one writer at a time).
+"""The warehouse: every mart of docs/warehouse.md, updated for the days a run landed (one writer at a time).
 
 It is partitioned like the vendor assets: materializing its partitions recomputes the report
 days those UTC days touch, for every vendor and tenant landed in the lake, and nothing else.

@@ -49,7 +49,7 @@ from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
 RTA = f"/v1/tenants/{CREDENTIALS.cxengage_tenant_id}/wfm/rta"
 LOOKBACK_H = 12
 # the simulated tenant keeps history longer than CxEngage's documented 3 days, so a 7-day
-# backfill of past days is allowed (a tenant's retention is configurable, SPEC §4.1)
+# backfill of past days is allowed (a tenant's retention is configurable, docs/vendors.md, CxEngage)
 BENCH_RETENTION = {"CXENGAGE_RETENTION_DAYS": "30"}
 HERE = Path(__file__).parent
 

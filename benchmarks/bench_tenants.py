@@ -8,7 +8,7 @@ faults). Then, each as a fresh `agentstate backfill` process with its own AGENTS
 DAGSTER_HOME:
 
 - together: one command over a tenants file listing the N tenants;
-- separately: N commands, tenant k configured by the SPEC §3 variables alone (no tenants file).
+- separately: N commands, tenant k configured by the docs/configuration.md variables alone (no tenants file).
 
 The warehouse of the one command must equal the union of the N warehouses, table by table
 (rows sorted by their key); the times are wall clock of the commands, Python start-up and

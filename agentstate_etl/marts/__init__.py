@@ -1,4 +1,4 @@
-"""The warehouse (SPEC §6), updated incrementally: only the days a run touched are recomputed.
+"""The warehouse (docs/warehouse.md), updated incrementally: only the days a run touched are recomputed.
 
 An update reads, per vendor, the lake partitions of every tenant that the touched days need
 (`days.plan_days`), runs the `.sql` files of `sql/` in name order on an in-memory DuckDB
@@ -191,7 +191,7 @@ def _completeness(lk: Lake, vendor: str, tenants: list[str], plan: DayPlan, zone
 def _compute_slice(
     settings: Settings, spill: Path, vendor: str, tenants: list[str], plan: DayPlan
 ) -> duckdb.DuckDBPyConnection:
-    """Every mart of SPEC §6 over the partitions the slice reads (more days than it owns)."""
+    """Every mart of docs/warehouse.md over the partitions the slice reads (more days than it owns)."""
     lk = settings.lake
     con = duckdb.connect(config={"temp_directory": str(spill)})
     con.execute(f"SET TimeZone = '{settings.report_tz}'")  # validated IANA name

@@ -1,4 +1,4 @@
-"""The vendor APIs of SPEC §4 as one Starlette app, served from the simulated world.
+"""The vendor APIs of docs/vendors.md as one Starlette app, served from the simulated world.
 
 All paths sit at the root, so one base URL serves every vendor. Faults (429, 5xx, dropped
 connections, slow answers, revoked tokens, trickled bodies) are injected per request by
@@ -327,7 +327,7 @@ class Simulator:
             self.tokens[token] = now + ttl
             self.token_tenant[token] = world.tenant
             # a token renewed because of a revocation is not revoked again at once: a real
-            # vendor revokes rarely, and a client renews once per request (SPEC §4.2), however
+            # vendor revokes rarely, and a client renews once per request (docs/vendors.md, CXone), however
             # many of its processes share the client id
             if now - self.last_revocation.get(world.tenant, -REVOKED_GRACE_S) < REVOKED_GRACE_S:
                 self.immune_until[token] = now + REVOKED_GRACE_S

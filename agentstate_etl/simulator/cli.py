@@ -56,7 +56,7 @@ def simulate(
         typer.Option(help="never serve every Nth CxEngage interval of each agent (chain gaps)"),
     ] = 0,
 ) -> None:
-    """Serve the CxEngage, NICE CXone and Kore.ai endpoints of SPEC §4 from a simulated center."""
+    """Serve the CxEngage, NICE CXone and Kore.ai endpoints of docs/vendors.md from a simulated center."""
     import uvicorn
 
     from agentstate_etl.simulator.app import create_app

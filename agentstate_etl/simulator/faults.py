@@ -43,7 +43,7 @@ class FaultPlan:
         for name in REQUEST_FAULTS:
             rate = float(getattr(self.faults, name))
             if draw < rate:
-                # a revoked token is renewed once (SPEC §4.2), so revoke only first attempts
+                # a revoked token is renewed once (docs/vendors.md, CXone), so revoke only first attempts
                 if name in allowed and not (name == "revoke_tokens" and attempt > 0):
                     with self._lock:
                         self.injected[name] += 1

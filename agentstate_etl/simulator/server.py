@@ -41,7 +41,7 @@ def vendor_env(
     cxengage_retention_days: float = 3,
     cxone_agents_file: str = "",
 ) -> dict[str, str]:
-    """The SPEC §3 variables that point all three vendors at one tenant of a simulator."""
+    """The docs/configuration.md variables that point all three vendors at one tenant of a simulator."""
     credentials = Credentials.of_tenant(tenant)
     env = {}
     for vendor in VENDORS:

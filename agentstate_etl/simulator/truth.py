@@ -1,7 +1,7 @@
 """What the warehouse must contain, computed from the simulator's own timelines.
 
 Deliberately written as plain per-row Python, independent of the engine's vectorized
-interval builder and of the DuckDB SQL, following SPEC §5–§6 and docs/DESIGN.md:
+interval builder and of the DuckDB SQL, following docs/DESIGN.md (occurrence semantics) and docs/warehouse.md:
 an occurrence belongs to a UTC-day partition when it overlaps it (or, zero-length, starts in
 it); only occurrences that began within the lookback are visible; pieces are clipped to the
 partition and to the horizon `min(day end, settled)`, where `settled` is now less the vendor's
@@ -50,7 +50,7 @@ def _check_as_of(world: World, as_of: datetime) -> None:
 
 def settled_ms(world: World, vendor: str) -> int:
     """The horizon of data extracted at the world's now: the vendor's last `delay + clock
-    allowance` is not settled yet (SPEC §4.1, §5), whatever the vendor served of it."""
+    allowance` is not settled yet (docs/vendors.md, CxEngage; docs/DESIGN.md, occurrence semantics), whatever the vendor served of it."""
     return to_ms(vendor_spec(vendor).capabilities.settled_until(world.now))
 
 
@@ -318,9 +318,10 @@ def expected_quarantine(world: World, vendor: str, start: datetime, end: datetim
     return pd.DataFrame({"vendor": vendor, "marker": inside["marker"], "reason": inside["reason"]})
 
 
-# --- analytics: interval totals, KPIs, adherence (SPEC §6, §8) ---------------------------------
+# --- analytics: interval totals, KPIs, adherence (docs/warehouse.md) ---------------------------------
 
-# SPEC §8's shipped activity mapping, written out here rather than read from the engine's file
+# the shipped activity mapping (docs/warehouse.md, adherence), written out here rather than read
+# from the engine's file
 SPEC_ACTIVITY_RULES: tuple[tuple[str, str, str], ...] = (
     ("Open", READY, "*"),
     ("Open", BUSY, "*"),

@@ -1,4 +1,4 @@
-"""What a vendor's own document says about reading it (SPEC §4), declared once per vendor.
+"""What a vendor's own document says about reading it (docs/vendors.md), declared once per vendor.
 
 The clients, the backfill's retention guard, the collector and the simulator all read this
 declaration; shared code asks it a question (`windows`, `settled_until`, `oldest_kept`)
@@ -14,7 +14,7 @@ from typing import Literal
 Paging = Literal["offset", "page_number", "none"]
 AuthScheme = Literal["basic", "oauth_client_credentials", "jwt"]
 WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-# the clock difference we allow between this host and the vendor's (SPEC §4.1, §10)
+# the clock difference we allow between this host and the vendor's (docs/vendors.md, CxEngage)
 DEFAULT_CLOCK_ALLOWANCE = timedelta(seconds=15)
 
 

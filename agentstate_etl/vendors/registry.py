@@ -40,7 +40,7 @@ SummaryRead = Callable[[Any, list[str], datetime, datetime, Fields], Awaitable[p
 
 @dataclass(frozen=True)
 class SummaryReport:
-    """A vendor's own per-agent state summary, the other side of reconciliation (SPEC §6)."""
+    """A vendor's own per-agent state summary, the other side of reconciliation (docs/warehouse.md)."""
 
     fields: Fields
     parsed_from: dict[str, str]

@@ -59,7 +59,7 @@ WAREHOUSE_ASSET = build_warehouse_asset(PARTITIONS, [])
 def vendor_resources(
     env: dict[str, str], home: Path, tenants: list[Tenant] | None = None, **settings: object
 ) -> dict[str, object]:
-    """The settings resource and one resource per tenant (default: the tenants the §3
+    """The settings resource and one resource per tenant (default: the tenants the per-vendor
     variables in `env` define), with the values found in `env`."""
     return {
         "agentstate": AgentStateSettings(home=str(home), now=SIM_NOW.isoformat(), **settings),
@@ -175,7 +175,7 @@ def warehouse_home(backfill: Backfill, tmp_path: Path, monkeypatch: pytest.Monke
     return home
 
 
-# Kore.ai's and CXone's own codes for the scheduled not-ready activities, on top of SPEC §8's
+# Kore.ai's and CXone's own codes for the scheduled not-ready activities, on top of the shipped mapping's (docs/warehouse.md, adherence)
 # rules: what a deployment adds to its AGENTSTATE_ACTIVITY_MAPPING file
 VENDOR_CODE_RULES = (
     ("Break", "NOT_READY", "PAID_BREAK"),

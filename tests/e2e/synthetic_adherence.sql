@@ -1,4 +1,4 @@
--- Adherence marts of SPEC §8 made up from the totals mart, so the report's adherence section
+-- Adherence marts (docs/warehouse.md) made up from the totals mart, so the report's adherence section
 -- can be tested before (and independently of) the real adherence build. Replaces any real ones.
 CREATE OR REPLACE TABLE mart_adherence_daily AS
 WITH scheduled AS (

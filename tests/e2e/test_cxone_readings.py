@@ -1,4 +1,4 @@
-"""CXone's ambiguities, every reading served and read (SPEC §4.2): `duration` as the previous
+"""CXone's ambiguities, every reading served and read (docs/vendors.md, CXone): `duration` as the previous
 state's length or the record's own, and history pages ended by a short page or by
 `nextPageToken`. Whatever the vendor does, the intervals equal the simulator's truth."""
 

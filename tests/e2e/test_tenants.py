@@ -1,4 +1,4 @@
-"""Many tenants per vendor (SPEC §3.1): each extracted, landed and backfilled on its own."""
+"""Many tenants per vendor (docs/tenants.md): each extracted, landed and backfilled on its own."""
 
 from __future__ import annotations
 
@@ -250,7 +250,7 @@ def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
     three_tenants: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The small version of benchmarks/bench_tenants.py: one backfill over a tenants file, and
-    each tenant alone configured by the §3 variables (through the engine, to keep it quick)."""
+    each tenant alone configured by the per-vendor variables (docs/configuration.md) (through the engine, to keep it quick)."""
     configure(monkeypatch, tmp_path, tmp_path / "all", three_tenants)
     code, output = backfill(vendor="cxone")  # the vendor with a summary report
     assert code == 0, output

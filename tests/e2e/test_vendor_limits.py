@@ -1,4 +1,4 @@
-"""`agentstate backfill` asks CxEngage only what its document allows (SPEC §4.1): windows of at
+"""`agentstate backfill` asks CxEngage only what its document allows (docs/vendors.md, CxEngage): windows of at
 most 10 minutes, nothing older than the retention, nothing newer than now less the delay; a
 day the vendor no longer keeps is kept from the lake, or fails at once naming the retention."""
 

@@ -1,4 +1,4 @@
-"""Adherence by hand-made examples: each rule of SPEC §8 on a timeline small enough to read."""
+"""Adherence by hand-made examples: each adherence rule of docs/warehouse.md on a timeline small enough to read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gaps from `nextEventId` chains, per agent-day (SPEC §4.1): a closed interval of the day whose
+"""Gaps from `nextEventId` chains, per agent-day (docs/vendors.md, CxEngage): a closed interval of the day whose
 successor never arrived is reported; one still open, ending after the horizon or before the day
 is not this partition's to report."""
 

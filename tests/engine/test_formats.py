@@ -223,7 +223,7 @@ def test_koreai_same_second_events_keep_api_order_through_the_landed_file(tmp_pa
 def test_a_kore_day_whose_hours_never_pass_12_is_flagged(
     times: list, latest: int | None, suspected: bool
 ) -> None:
-    """No AM/PM in EventTime: a day within 0..12 could be a 12-hour clock (SPEC §4.3)."""
+    """No AM/PM in EventTime: a day within 0..12 could be a 12-hour clock (docs/vendors.md, Kore.ai)."""
     table = pa.table({"EventTime": pa.array(times, pa.string())})
     flags = clock_hours(table, datetime(2026, 3, 9, tzinfo=UTC))
     assert flags == {"event_time_max_hour": latest, "twelve_hour_clock_suspected": suspected}

@@ -45,7 +45,7 @@ CONFIG = {
 
 
 def tenant_of(vendor: str) -> VendorSettings:
-    """The vendor's one tenant, as the §3 variables in CONFIG define it."""
+    """The vendor's one tenant, as the per-vendor variables (docs/configuration.md) in CONFIG define it."""
     tenant = environment_tenant(vendor, CONFIG[vendor])
     return tenant.resolve(CONFIG[vendor])
 
@@ -230,7 +230,7 @@ def test_a_quarantine_rate_failure_quotes_a_short_sample(tmp_path: Path) -> None
 
 def test_an_interval_whose_successor_never_arrived_is_a_reported_gap(tmp_path: Path) -> None:
     """nextEventId chains an agent's intervals: a successor the vendor never served is a
-    gap in its data, counted in the partition's figures (SPEC §4.1)."""
+    gap in its data, counted in the partition's figures (docs/vendors.md, CxEngage)."""
     records = [
         interval("e-1", "2026-03-08T09:00:00.000Z", "2026-03-08T09:05:00.000Z", nextEventId="e-2"),
         interval("e-2", "2026-03-08T09:05:00.000Z", "2026-03-08T09:20:00.000Z", nextEventId="e-9"),

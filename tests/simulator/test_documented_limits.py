@@ -1,4 +1,4 @@
-"""The simulator holds clients to what CxEngage's document says, by default (SPEC §4.1, §4.4):
+"""The simulator holds clients to what CxEngage's document says, by default (docs/vendors.md, CxEngage):
 at most 10 minutes a request, three days kept, 15 s late, and pages a server may cap."""
 
 from __future__ import annotations

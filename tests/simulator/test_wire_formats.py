@@ -1,4 +1,4 @@
-"""The simulator speaks SPEC §4: paths, parameters, fields, types, paging and auth failures."""
+"""The simulator speaks docs/vendors.md: paths, parameters, fields, types, paging and auth failures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- The canonical occurrences of the partitions this update reads (SPEC §6 agent_state_intervals),
+-- The canonical occurrences of the partitions this update reads (docs/warehouse.md agent_state_intervals),
 -- with the standard reason group (the reason itself where the mapping has none).
 CREATE TABLE agent_state_intervals AS
 SELECT i.vendor::VARCHAR AS vendor, i.tenant_id::VARCHAR AS tenant_id,

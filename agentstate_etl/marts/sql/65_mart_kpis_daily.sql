@@ -1,5 +1,5 @@
 -- Occupancy, utilization and not-ready share per agent-day: one row per row of
--- mart_state_totals_daily (SPEC §6), NULL where the denominator is 0.
+-- mart_state_totals_daily (docs/warehouse.md), NULL where the denominator is 0.
 CREATE TABLE mart_kpis_daily AS
 SELECT vendor, tenant_id, agent_id, day,
        (busy_s + acw_s) / nullif(ready_s + busy_s + acw_s, 0) AS occupancy,

@@ -1,4 +1,4 @@
--- Every maximal span out of adherence within a schedule segment (SPEC §8), before the
+-- Every maximal span out of adherence within a schedule segment (docs/warehouse.md, adherence), before the
 -- threshold: what both adherence marts are built from.
 -- Inputs: schedule_segments (the landed, valid segments), activity_mapping (activity, state,
 -- reason; '*' = any reason) and agent_state_intervals. At an instant of a segment the agent

@@ -1,4 +1,4 @@
--- One row per exception (SPEC §8): a maximal span out of adherence within a segment lasting
+-- One row per exception (docs/warehouse.md, adherence): a maximal span out of adherence within a segment lasting
 -- at least getvariable('adherence_threshold_s'); shorter spans count as in adherence.
 -- `day` is the report day of start_ts. No ORDER BY: the views read many files in no order anyway,
 -- and sorting ~100,000 rows by text keys (2,000 agents x 7 days) cost a sixth of the mart.

@@ -1,4 +1,4 @@
--- Adherence and conformance per agent and report day with scheduled time (SPEC §8).
+-- Adherence and conformance per agent and report day with scheduled time (docs/warehouse.md, adherence).
 -- Segments and exceptions are split at the report zone's midnights (report_days) like the
 -- occurrences in 10_report_day_state_time; out_of_adherence_s is the part of the
 -- day's exceptions (mart_adherence_exceptions, so at or above the threshold) within the day.

@@ -1,4 +1,4 @@
-"""CxEngage WFM RTA: state intervals, offset-paged, HTTP Basic (SPEC §4.1).
+"""CxEngage WFM RTA: state intervals, offset-paged, HTTP Basic (docs/vendors.md, CxEngage).
 
 Records are written as events arrive, so a late event can land before an offset already read:
 the range is read through an offset paginator that re-reads it while its `total` changes, and

@@ -39,7 +39,7 @@ RAW_FIELDS: dict[str, pa_arrow.DataType] = {
     "transfers": _S,
 }
 PARSED_FROM = {"start_ts": "start", "end_ts": "end"}
-# each closed interval names the next of its agent (SPEC §4.1): gaps are reported per agent-day
+# each closed interval names the next of its agent (docs/vendors.md, CxEngage): gaps are reported per agent-day
 CHAIN = Chain(id="eventId", successor="nextEventId", agent="agentId", end="end_ts")
 # an interval states its own end
 EVENTS = EventSource(

@@ -1,4 +1,4 @@
-"""NICE CXone: agent-state history, snapshot and status summary (SPEC §4.2).
+"""NICE CXone: agent-state history, snapshot and status summary (docs/vendors.md, CXone).
 
 OAuth client credentials (in the form, or Basic; a scope if set): the token is cached, renewed
 before it expires and once on 401. History names one agent per request: each agent's range is

@@ -1,4 +1,4 @@
-"""Kore.ai SmartAssist agent activity: no paging, a maximum range per call (SPEC §4.3).
+"""Kore.ai SmartAssist agent activity: no paging, a maximum range per call (docs/vendors.md, Kore.ai).
 
 The range is split into windows no longer than the server allows, fetched concurrently and
 concatenated in time order; within a window the API's order is kept, because events in the

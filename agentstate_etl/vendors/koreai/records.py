@@ -45,7 +45,7 @@ def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
 
 def clock_hours(table: pa_arrow.Table, until: datetime) -> dict[str, object]:
     """`EventTime` has no AM/PM: a day whose hours never pass 12 might be a 12-hour clock,
-    which nothing in the data could tell from a 24-hour one (SPEC §4.3). Flagged, not fixed."""
+    which nothing in the data could tell from a 24-hour one (docs/vendors.md, Kore.ai). Flagged, not fixed."""
     times = table.column("EventTime").drop_null().to_pylist()
     hours = [int(hour) for hour in (_hour(text) for text in times) if hour is not None]
     if not hours:
