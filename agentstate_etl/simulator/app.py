@@ -169,6 +169,7 @@ class Simulator:
         self.plan = FaultPlan(self.world.config.seed, self.faults)
         self.tokens: dict[str, float] = {}  # CXone access token -> monotonic expiry
         self.token_tenant: dict[str, int] = {}  # CXone access token -> tenant it was issued to
+        self.token_scopes: dict[str, set[str]] = {}  # CXone access token -> scopes granted
         self.revoked: set[str] = set()
         # tenant -> when its last token was revoked; token -> until when it cannot be revoked
         self.last_revocation: dict[int, float] = {}
@@ -310,11 +311,17 @@ class Simulator:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
+        basic = scheme.lower() == "basic"
+        if basic:
             try:
                 client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
             except ValueError:
                 raise ApiError(401, "invalid_client") from None
+        accepted = self.world.config.cxone_token_auth
+        if accepted != "any" and accepted != ("basic" if basic else "form"):
+            raise ApiError(
+                401, f"invalid_client: this token endpoint takes credentials as {accepted}"
+            )
         if form.get("grant_type") != "client_credentials":
             raise ApiError(400, "unsupported_grant_type")
         world = self._world_by("cxone", client_id or "")
@@ -326,6 +333,7 @@ class Simulator:
             now = time.monotonic()
             self.tokens[token] = now + ttl
             self.token_tenant[token] = world.tenant
+            self.token_scopes[token] = set(form.get("scope", "").split())
             # a token renewed because of a revocation is not revoked again at once: a real
             # vendor revokes rarely, and a client renews once per request (docs/vendors.md, CXone), however
             # many of its processes share the client id
@@ -385,7 +393,14 @@ class Simulator:
         return json_response(_page_body(head, "records", records))
 
     async def cxone_snapshot(self, request: Request) -> Response:
-        return json_response(self._bearer_world(request).snapshot())
+        """Logged-in agents' current states; 403 for a token without the scope the snapshot
+        document requires, when the simulator is told to require one."""
+        world = self._bearer_world(request)
+        required = world.config.cxone_snapshot_scope
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        if required and required not in self.token_scopes.get(token, set()):
+            raise ApiError(403, f"Forbidden: the client lacks the {required!r} scope")
+        return json_response(world.snapshot())
 
     async def cxone_summary(self, request: Request) -> Response:
         agent_id = _param(request, "userId")

@@ -139,6 +139,11 @@ class SimConfig:
     # the previous one) and how history pages end (short page only, or `nextPageToken` too)
     cxone_duration: str = "previous"
     cxone_paging: str = "numbers"
+    # the token endpoint: client credentials in the form (the history tutorial), as Basic (the
+    # snapshot document) or either; and the scope the snapshot requires ("" for none; its
+    # document: urn:nice:cxone:agent:state:read, 403 without it)
+    cxone_token_auth: str = "any"
+    cxone_snapshot_scope: str = ""
     faults: Faults = field(default_factory=Faults)
     days: int = 7  # used when `start` is not given
     tenants: int = 1  # tenants per vendor, each its own world and credentials
@@ -157,6 +162,10 @@ class SimConfig:
         if self.cxone_duration not in ("previous", "own"):
             raise ConfigError(
                 f"cxone_duration must be previous or own, got {self.cxone_duration!r}"
+            )
+        if self.cxone_token_auth not in ("any", "form", "basic"):
+            raise ConfigError(
+                f"cxone_token_auth must be any, form or basic, got {self.cxone_token_auth!r}"
             )
         if self.cxone_paging not in ("numbers", "token"):
             raise ConfigError(f"cxone_paging must be numbers or token, got {self.cxone_paging!r}")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from agentstate_etl import lake, pipeline
+from agentstate_etl.errors import VendorError
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator import truth
 from agentstate_etl.simulator.server import SimulatorServer
@@ -57,3 +58,40 @@ def test_intervals_equal_truth_whatever_the_reading(
         pd.concat(expected, ignore_index=True),
         ["partition_date", "agent_id", "start_ts", "end_ts", "state"],
     )
+
+
+def test_the_token_and_snapshot_as_the_snapshot_document_says(tmp_path: Path) -> None:
+    """A token endpoint taking only Basic and a snapshot requiring its scope (403 without):
+    the form-only client is refused, naming the URL; Basic without the scope still lands the
+    day's history (the roster's other sources), and says the snapshot failed; Basic with the
+    scope gets the snapshot too."""
+    scope = "urn:nice:cxone:agent:state:read"
+    config = replace(
+        faulty_simulator_config(agents=3), cxone_token_auth="basic", cxone_snapshot_scope=scope
+    )
+    home = Settings(
+        home=tmp_path,
+        dagster_home=tmp_path / "dagster",
+        report_tz="UTC",
+        drift_tolerance_s=2.0,
+        lookback_hours=12,
+        max_quarantine_rate=0.2,
+        now_override=SIM_NOW,
+    )
+    with SimulatorServer(config) as server:
+        env = server.env()
+        form = environment_tenant("cxone", env).resolve(env)
+        with pytest.raises(VendorError, match="oauth/token") as refused:
+            pipeline.land_raw(form, DAYS[3], home)
+        assert "sim-secret" not in str(refused.value)
+        basic = {**env, "CXONE_TOKEN_AUTH": "basic"}
+        no_scope = environment_tenant("cxone", basic).resolve(basic)
+        landing = pipeline.land_raw(no_scope, DAYS[3], home)
+        assert landing.fetch_stats["roster_snapshot_failed"] == 1
+        assert landing.fetch_stats["agents_queried"] == 3 and landing.valid > 0
+        scoped = {**basic, "CXONE_SCOPE": scope}
+        landing = pipeline.land_raw(
+            environment_tenant("cxone", scoped).resolve(scoped), DAYS[3], home
+        )
+        assert landing.fetch_stats["roster_snapshot_failed"] == 0
+        assert landing.fetch_stats["roster_from_snapshot"] > 0
