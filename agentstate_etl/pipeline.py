@@ -274,7 +274,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     if not split.valid_mask.all():
         raw = raw.filter(pa.array(split.valid_mask))
     cross_check = {
-        **(spec.cross_check(raw, fetched.window[1]) if spec.cross_check else {}),
+        **(spec.cross_check(raw) if spec.cross_check else {}),
         **_lookback(fetched, settings),
     }
     gaps = (

@@ -69,7 +69,7 @@ class VendorSpec:
     roster: Callable[[Any], Awaitable[list[str]]] | None = None
     # figures computed from a partition's landed raw records for run metadata (e.g. which
     # reading of an ambiguous field the tenant's data follows)
-    cross_check: Callable[[pa_arrow.Table, datetime], dict[str, object]] | None = None
+    cross_check: Callable[[pa_arrow.Table], dict[str, object]] | None = None
     # how its interval records name their successors, where they do (completeness check)
     chains: Chain | None = None
 

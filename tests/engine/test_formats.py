@@ -225,5 +225,5 @@ def test_a_kore_day_whose_hours_never_pass_12_is_flagged(
 ) -> None:
     """No AM/PM in EventTime: a day within 0..12 could be a 12-hour clock (docs/vendors.md, Kore.ai)."""
     table = pa.table({"EventTime": pa.array(times, pa.string())})
-    flags = clock_hours(table, datetime(2026, 3, 9, tzinfo=UTC))
+    flags = clock_hours(table)
     assert flags == {"event_time_max_hour": latest, "twelve_hour_clock_suspected": suspected}

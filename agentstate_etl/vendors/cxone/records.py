@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
@@ -108,7 +106,7 @@ def summary_to_canonical(valid: pd.DataFrame, tenant_id: str) -> pd.DataFrame:
     )
 
 
-def duration_reading(table: pa_arrow.Table, until: datetime) -> dict[str, object]:
+def duration_reading(table: pa_arrow.Table) -> dict[str, object]:
     """Which reading of `duration` the tenant's data follows, checked against the timestamps:
     the share of events whose `duration` equals the gap to the agent's next event (`own`) and
     to its previous event (`previous`); `reading` names the one that holds for (nearly) every

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
@@ -43,7 +41,7 @@ def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
     return frame
 
 
-def clock_hours(table: pa_arrow.Table, until: datetime) -> dict[str, object]:
+def clock_hours(table: pa_arrow.Table) -> dict[str, object]:
     """`EventTime` has no AM/PM: a day whose hours never pass 12 might be a 12-hour clock,
     which nothing in the data could tell from a 24-hour one (docs/vendors.md, Kore.ai). Flagged, not fixed."""
     times = table.column("EventTime").drop_null().to_pylist()
