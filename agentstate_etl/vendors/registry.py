@@ -17,15 +17,12 @@ from agentstate_etl.http import ClientOptions, FetchStats
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.settings import VendorSettings
 from agentstate_etl.vendors.capabilities import Capabilities
-from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE_CAPABILITIES
 from agentstate_etl.vendors.cxengage import records as cxengage_records
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxengage.settings import CxEngageSettings
-from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_CAPABILITIES
 from agentstate_etl.vendors.cxone import records as cxone_records
 from agentstate_etl.vendors.cxone.client import CxOneClient
 from agentstate_etl.vendors.cxone.settings import CxOneSettings
-from agentstate_etl.vendors.koreai import CAPABILITIES as KOREAI_CAPABILITIES
 from agentstate_etl.vendors.koreai import records as koreai_records
 from agentstate_etl.vendors.koreai.client import KoreAiClient
 from agentstate_etl.vendors.koreai.settings import KoreAiSettings
@@ -63,7 +60,6 @@ class VendorSpec:
     parse: Callable[[pd.DataFrame, str], pd.DataFrame]
     events: EventSource
     read: RawRead
-    capabilities: Capabilities
     summary: SummaryReport | None = None
     # a per-agent vendor's own word on which agents exist (its snapshot), if it has one
     roster: Callable[[Any], Awaitable[list[str]]] | None = None
@@ -72,6 +68,11 @@ class VendorSpec:
     cross_check: Callable[[pa_arrow.Table], dict[str, object]] | None = None
     # how its interval records name their successors, where they do (completeness check)
     chains: Chain | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the vendor's document declares (its settings class carries it)."""
+        return self.settings.capabilities
 
     @property
     def has_summary(self) -> bool:
@@ -96,7 +97,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxengage_records.PARSED_FROM,
         parse=cxengage_records.parse,
         events=cxengage_records.EVENTS,
-        capabilities=CXENGAGE_CAPABILITIES,
         chains=cxengage_records.CHAIN,
         read=CxEngageClient.fetch_intervals,
     ),
@@ -109,7 +109,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=cxone_records.PARSED_FROM,
         parse=cxone_records.parse,
         events=cxone_records.EVENTS,
-        capabilities=CXONE_CAPABILITIES,
         read=CxOneClient.fetch_history,
         summary=SummaryReport(
             fields=cxone_records.SUMMARY_FIELDS,
@@ -132,7 +131,6 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parsed_from=koreai_records.PARSED_FROM,
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
-        capabilities=KOREAI_CAPABILITIES,
         cross_check=koreai_records.clock_hours,
         read=KoreAiClient.fetch_activity,
     ),
