@@ -30,9 +30,10 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlparse
 
@@ -100,6 +101,7 @@ class Manifest:
     objects: dict[str, str]  # dataset -> object path relative to the lake root
     rows: dict[str, int]
     metadata: dict[str, str]
+    version: str | None = field(default=None, compare=False)  # the store's token, for `replaces`
 
 
 def _text_columns(schema: pa.Schema) -> list[str]:
@@ -330,14 +332,21 @@ class Lake:
         key: PartitionKey,
         tables: Mapping[str, pa.Table],
         metadata: Mapping[str, str] | None = None,
+        replaces: Manifest | None | EllipsisType = ...,
     ) -> Manifest:
         """Write each dataset's table as a new object, then the landing's manifest, last.
 
         Raises `LakeConflictError` (and removes its own objects) when another run committed
-        this landing after this one started writing it.
+        this landing after this one started writing it, or, with `replaces`, when the landing
+        is no longer that manifest (None: when one appeared): a writer that merged its data
+        with what it read commits only over what it read.
         """
         manifest_path = self._manifest_path(landing, key)
-        seen = self.manifests.get(manifest_path)
+        if replaces is ...:
+            seen = self.manifests.get(manifest_path)
+            expected = seen[1] if seen else None
+        else:
+            expected = replaces.version if replaces is not None else None
         objects: dict[str, str] = {}
         for dataset, table in tables.items():
             if LANDING_OF.get(dataset, dataset) != landing:
@@ -372,7 +381,7 @@ class Lake:
             "committed_at": time.time(),
         }
         try:
-            self.manifests.put(manifest_path, orjson.dumps(payload), seen[1] if seen else None)
+            self.manifests.put(manifest_path, orjson.dumps(payload), expected)
         except LakeConflictError as exc:
             for relative in objects.values():  # never named by a manifest: nobody reads them
                 with contextlib.suppress(Exception):
@@ -413,6 +422,7 @@ class Lake:
             objects=dict(payload["objects"]),
             rows={k: int(v) for k, v in payload["rows"].items()},
             metadata=dict(payload["metadata"]),
+            version=found[1],
         )
 
     def has(self, dataset: str, key: PartitionKey) -> bool:

@@ -47,6 +47,9 @@ from agentstate_etl.vendors.registry import VendorSpec, describe, through_client
 from agentstate_etl.wire import empty_table
 
 EXTRACTED_AT = "agentstate.extracted_at"
+# an intervals landing names the raw landing it was built from: one built from an older raw
+# landing (a run stopped between the two) is rebuilt by the next collection
+BUILT_FROM = "agentstate.built_from_raw"
 KEPT_FROM_LAKE = "kept from the lake, beyond the vendor's retention"
 T = TypeVar("T")
 F = TypeVar("F")
@@ -114,7 +117,7 @@ def _reason_counts(split: Split) -> dict[str, int]:
     return dict(counts)
 
 
-def _check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
+def check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
     if split.quarantine_rate <= settings.max_quarantine_rate:
         return
     sample = reject_sample(split.quarantine)
@@ -124,10 +127,6 @@ def _check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
         f"{settings.max_quarantine_rate:.2%}); nothing was landed. "
         f"Reasons: {_reason_counts(split)}; first rejects: {sample}"
     )
-
-
-def _quarantine_table(split: Split) -> pa.Table:
-    return pa.Table.from_pandas(split.quarantine, schema=QUARANTINE_SCHEMA, preserve_index=False)
 
 
 def _validate(
@@ -222,29 +221,43 @@ def fetch_raw(
     last `delay + clock allowance` before now is not settled yet, so the partition's horizon
     stops there (docs/vendors.md, CxEngage; docs/DESIGN.md, occurrence semantics)."""
     spec = vendor_spec(tenant.vendor)
-    limits = tenant.limits
     key = lake.PartitionKey(tenant.vendor, tenant.tenant_id, day)
     now = settings.now()
     start, settled, kept = vendor_reach(tenant, key, settings, now)
     if kept:
         empty = empty_table(spec.raw_fields)
         return FetchedRaw(tenant, key, empty, FetchStats(), (start, start), now, kept=True)
+    table, stats, asked = fetch_records(tenant, key, start, settled, settings, transport)
+    return FetchedRaw(tenant, key, table, stats, (start, settled), settled, roster=asked)
+
+
+def fetch_records(
+    tenant: VendorSettings,
+    key: lake.PartitionKey,
+    start: datetime,
+    end: datetime,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[pa.Table, FetchStats, dict[str, int]]:
+    """The tenant's raw records starting in `[start, end)`, the fetch counters, and (for a
+    per-agent vendor) how many agents each roster source named; `key` names the partition the
+    fetch is for in errors and is where the roster looks for agents already landed."""
+    spec = vendor_spec(tenant.vendor)
     asked: list[roster.Roster] = []
 
     async def read(client: Any) -> pa.Table:
-        if not limits.per_agent:
-            return await spec.read(client, start, settled, spec.raw_fields)
+        if not tenant.limits.per_agent:
+            return await spec.read(client, start, end, spec.raw_fields)
         agents = await roster.gather(
             spec.roster, client, settings.lake, key, spec.events.agent_id, tenant.roster_file
         )
         asked.append(agents)
-        return await spec.read(client, start, settled, spec.raw_fields, agents.agents)
+        return await spec.read(client, start, end, spec.raw_fields, agents.agents)
 
     table, stats = asyncio.run(
         through_client(tenant, read, settings.client_options(key.label, transport))
     )
-    extra = asked[0].stats() if asked else {}
-    return FetchedRaw(tenant, key, table, stats, (start, settled), settled, roster=extra)
+    return table, stats, asked[0].stats() if asked else {}
 
 
 def _days(span: Any) -> str:
@@ -262,17 +275,8 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     if fetched.kept:
         return _kept_landing(fetched.key, settings)
     spec = vendor_spec(fetched.key.vendor)
-    table, key = fetched.table, fetched.key
-    frame, split = _validate(spec, table, fetched.tenant, key.day, fetched.window)
-    _check_quarantine_rate(split, key.label, settings)
-
-    # the landed table stays Arrow: the wire columns as fetched plus the parsed timestamps
-    parsed = [pa.Array.from_pandas(frame[column]) for column in spec.parsed_from]
-    raw = pa.Table.from_arrays(
-        [*table.select(list(spec.raw_fields)).columns, *parsed], schema=spec.raw_schema()
-    )
-    if not split.valid_mask.all():
-        raw = raw.filter(pa.array(split.valid_mask))
+    key = fetched.key
+    raw, split = validated_raw(fetched.tenant, fetched.table, key, fetched.window, settings)
     cross_check = {
         **(spec.cross_check(raw) if spec.cross_check else {}),
         **_lookback(fetched, settings),
@@ -285,10 +289,10 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
     settings.lake.commit(
         lake.RAW,
         key,
-        {lake.RAW: raw, lake.QUARANTINE: _quarantine_table(split)},
+        {lake.RAW: raw, lake.QUARANTINE: quarantine_table(split)},
         {EXTRACTED_AT: fetched.extracted_at.astimezone(UTC).isoformat()},
     )
-    del table, frame, raw
+    del raw
     pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
     return RawLanding(
         vendor=key.vendor,
@@ -304,6 +308,35 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         cross_check=cross_check,
         chain_gaps=gaps,
     )
+
+
+def validated_raw(
+    tenant: VendorSettings,
+    table: pa.Table,
+    key: lake.PartitionKey,
+    window: tuple[datetime, datetime],
+    settings: Settings,
+    *,
+    check_rate: bool = True,
+) -> tuple[pa.Table, Split]:
+    """The valid records of `table` (fetched for `window`) as they land: the wire columns plus
+    the parsed UTC timestamps, Arrow throughout; raises when too many failed validation
+    (unless `check_rate` is off: a collector judges the rate over the day, not one poll)."""
+    spec = vendor_spec(tenant.vendor)
+    frame, split = _validate(spec, table, tenant, key.day, window)
+    if check_rate:
+        check_quarantine_rate(split, key.label, settings)
+    parsed = [pa.Array.from_pandas(frame[column]) for column in spec.parsed_from]
+    raw = pa.Table.from_arrays(
+        [*table.select(list(spec.raw_fields)).columns, *parsed], schema=spec.raw_schema()
+    )
+    if not split.valid_mask.all():
+        raw = raw.filter(pa.array(split.valid_mask))
+    return raw, split
+
+
+def quarantine_table(split: Split) -> pa.Table:
+    return pa.Table.from_pandas(split.quarantine, schema=QUARANTINE_SCHEMA, preserve_index=False)
 
 
 def _lookback(fetched: FetchedRaw, settings: Settings) -> dict[str, str]:
@@ -370,7 +403,9 @@ def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLandin
         key.day,
         horizon_for(key.day, extracted_at),
     )
-    settings.lake.commit(lake.INTERVALS, key, {lake.INTERVALS: intervals})
+    settings.lake.commit(
+        lake.INTERVALS, key, {lake.INTERVALS: intervals}, {BUILT_FROM: raw.version or ""}
+    )
     by_state = intervals.group_by("state").aggregate([("duration_s", "sum")])
     unknown = intervals.filter(pc.equal(intervals.column("state"), UNKNOWN))
     unknown_counts = unknown.group_by("vendor_state").aggregate([("vendor_state", "count")])
@@ -438,7 +473,7 @@ def land_summary(
         raw_fields=list(report.fields),
         parsed_from=report.parsed_from,
     )
-    _check_quarantine_rate(split, f"{key.label} summary", settings)
+    check_quarantine_rate(split, f"{key.label} summary", settings)
     summary = report.to_canonical(split.valid, tenant_id)
     summary.insert(3, "partition_date", day)
     per_agent = summary.groupby("agent_id").size()
@@ -461,7 +496,7 @@ def land_summary(
             lake.SUMMARY_REQUESTS: pa.Table.from_pandas(
                 requests, schema=SUMMARY_REQUEST_SCHEMA, preserve_index=False
             ),
-            lake.SUMMARY_QUARANTINE: _quarantine_table(split),
+            lake.SUMMARY_QUARANTINE: quarantine_table(split),
             lake.AGENT_SITES: agent_sites(snapshot, vendor, tenant_id, day),
         },
     )

@@ -174,6 +174,10 @@ class Settings:
     activity_mapping: Path | None = None  # None: the shipped activity_mapping.csv
     adherence_threshold_s: float = 0.0
     start_date: date = DEFAULT_START_DATE  # AGENTSTATE_START_DATE, the first daily partition
+    collect_every_s: float = 300.0  # AGENTSTATE_COLLECT_EVERY_S: the collection cadence
+    # AGENTSTATE_COLLECT_OVERLAP_S: each poll re-reads this much before the high-water mark,
+    # for records the vendor publishes late
+    collect_overlap_s: float = 600.0
 
     @cached_property
     def lake(self) -> Lake:
@@ -246,6 +250,8 @@ class Settings:
                 _env("AGENTSTATE_START_DATE", DEFAULT_START_DATE.isoformat()),
                 "AGENTSTATE_START_DATE",
             ),
+            collect_every_s=_parse_float("AGENTSTATE_COLLECT_EVERY_S", "300", 1.0),
+            collect_overlap_s=_parse_float("AGENTSTATE_COLLECT_OVERLAP_S", "600", 0.0),
         )
         if settings.activity_mapping and not settings.activity_mapping.is_file():
             raise ConfigError(

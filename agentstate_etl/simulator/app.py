@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -263,8 +263,9 @@ class Simulator:
             raise ApiError(400, "offset must be >= 0")
         config = world.config
         limit = min(limit, config.cxengage_max_limit)  # a server may cap the page size
-        published = world.now_ms - int(CXENGAGE.delay.total_seconds() * 1000)
-        kept_from = world.now_ms - int(config.cxengage_retention.total_seconds() * 1000)
+        served = world.served_ms()
+        published = served - int(CXENGAGE.delay.total_seconds() * 1000)
+        kept_from = served - int(config.cxengage_retention.total_seconds() * 1000)
         stream = world.data("cxengage").stream
         # a window starting before the retention returns nothing (the document's word)
         hi = start if start < kept_from else min(end, max(published, start))
@@ -382,6 +383,7 @@ class Simulator:
                 raise ApiError(400, f"unknown pageToken {token!r}")
             page_number = int(token)
         stream = world.data("cxone").stream
+        end = max(start, min(end, world.served_ms()))  # nothing is published before it happens
         window = stream.window(start, end).only_agent(world.agent_index("cxone", agent_id))
         if window.total == 0:
             raise ApiError(404, "no data")
@@ -431,6 +433,7 @@ class Simulator:
         max_window = self.world.config.koreai_max_window
         if end - start > max_window.total_seconds() * 1000:
             raise ApiError(400, f"range longer than the maximum of {max_window}")
+        end = max(start, min(end, world.served_ms()))  # nothing is published before it happens
         window = world.data("koreai").stream.window(start, end)
         body = _page_body({"accountId": account}, "AgentUpdates", window.page(0, window.total))
         return json_response(body)
@@ -452,7 +455,7 @@ class Simulator:
         return json_response(
             {
                 "simulator": "agentstate-etl vendor simulator",
-                "now": self.world.now.isoformat(),
+                "now": datetime.fromtimestamp(self.world.served_ms() / 1000, UTC).isoformat(),
                 "faults": self.faults.describe(),
                 "endpoints": [route.path for route in routes(self)],
             }

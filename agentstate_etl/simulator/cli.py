@@ -7,6 +7,8 @@ registers this command at start-up, and its other commands should not pay for th
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,14 @@ from agentstate_etl.canonical import VENDORS
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.settings import parse_day
 from agentstate_etl.simulator.config import Faults, SimConfig
+
+LIVE_SPAN = timedelta(days=1)  # how far a moving simulator's center is simulated ahead
+
+
+def moving_clock(start: datetime, speed: float) -> Callable[[], datetime]:
+    """`start`, then moving `speed` times as fast as the real clock."""
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=(time.monotonic() - began) * speed)
 
 
 def simulate(
@@ -55,6 +65,13 @@ def simulate(
         int,
         typer.Option(help="never serve every Nth CxEngage interval of each agent (chain gaps)"),
     ] = 0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            help="a moving now: 1 follows the real clock, N runs N times faster, 0 stands "
+            "still; a moving simulator publishes events as they happen, for one simulated day"
+        ),
+    ] = 0.0,
 ) -> None:
     """Serve the CxEngage, NICE CXone and Kore.ai endpoints of docs/vendors.md from a simulated center."""
     import uvicorn
@@ -70,12 +87,15 @@ def simulate(
     from agentstate_etl.simulator.world import World
 
     try:
+        served_from = datetime.fromisoformat(now).astimezone(UTC) if now else SimConfig().now
+        first_day = parse_day(start, "--start") if start else None
         config = SimConfig(
             seed=seed,
             agents=agents,
             days=days,
-            start=parse_day(start, "--start") if start else None,
-            now=datetime.fromisoformat(now).astimezone(UTC) if now else SimConfig().now,
+            start=first_day or (served_from - timedelta(days=days)).date(),
+            now=served_from + LIVE_SPAN if speed > 0 else served_from,
+            clock=moving_clock(served_from, speed) if speed > 0 else None,
             koreai_timezone=koreai_timezone,
             faults=Faults.parse(faults),
             tenants=tenants,
@@ -98,9 +118,15 @@ def simulate(
         rosters = write_roster_files(dict(enumerate(worlds, start=1)), folder)
     sock = loopback_socket(port, host)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
+    until = (
+        f"now moving {speed:g}x from {served_from:%Y-%m-%dT%H:%M:%SZ} until "
+        f"{config.now:%Y-%m-%dT%H:%M:%SZ}"
+        if speed > 0
+        else f"until {config.now:%Y-%m-%dT%H:%M:%SZ}"
+    )
     typer.echo(
         f"vendor simulator on {base_url}: {agents} agents per vendor from {config.first_day} "
-        f"until {config.now:%Y-%m-%dT%H:%M:%SZ}, seed {seed}, faults {config.faults.describe()}"
+        f"{until}, seed {seed}, faults {config.faults.describe()}"
     )
     if tenants_file:
         env = write_tenants_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -146,6 +147,10 @@ class SimConfig:
     cxone_snapshot_scope: str = ""
     faults: Faults = field(default_factory=Faults)
     days: int = 7  # used when `start` is not given
+    # the instant the vendors serve as of, when it moves (a live simulator, or a test's
+    # injected clock): the center is simulated until `now`, and nothing after `clock()` is
+    # published yet. None: served as of `now`
+    clock: Callable[[], datetime] | None = field(default=None, compare=False, repr=False)
     tenants: int = 1  # tenants per vendor, each its own world and credentials
 
     @property

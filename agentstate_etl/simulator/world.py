@@ -13,7 +13,7 @@ import gc
 import random
 import threading
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -604,6 +604,11 @@ class World:
         self._data: dict[str, VendorData] = {}
         self._lock = threading.Lock()
 
+    def served_ms(self) -> int:
+        """The instant the vendors serve as of: the config's moving clock, never past `now`."""
+        clock = self.config.clock
+        return self.now_ms if clock is None else min(self.now_ms, to_ms(clock()))
+
     def data(self, vendor: str) -> VendorData:
         with self._lock:
             if vendor not in self._data:
@@ -697,12 +702,13 @@ class World:
         drift = self.config.faults.summary_drift
         if drift and agent.index == 2:
             return None
-        stop = min(end_ms, self.now_ms)
+        served = self.served_ms()
+        stop = min(end_ms, served)
         # only the occurrences around the window: the one running at its start, and on
         first = max(bisect_left(timeline.starts, start_ms) - 1, 0)
         last = bisect_left(timeline.starts, stop)
         starts = timeline.starts[first:last]
-        ends = [*timeline.starts[first + 1 : last + 1], self.now_ms][: len(starts)]
+        ends = [*timeline.starts[first + 1 : last + 1], served][: len(starts)]
         intervals: list[list[Any]] = []
         for start, end, kind in zip(starts, ends, timeline.kinds[first:last], strict=True):
             lo, hi = max(start, start_ms), min(end, stop)
@@ -735,18 +741,20 @@ class World:
         ]
 
     def snapshot(self) -> list[dict]:
-        """CXone agents/states: logged-in agents only, with the state they are in at `now`."""
+        """CXone agents/states: logged-in agents only, with the state they are in as served."""
         data = self.data("cxone")
+        served = self.served_ms()
         out = []
         for agent, timeline in zip(data.agents, data.timelines, strict=True):
-            if not timeline.kinds or timeline.kinds[-1] == "logout":
+            current = bisect_right(timeline.starts, served) - 1
+            if current < 0 or timeline.kinds[current] == "logout":
                 continue
-            state, sub_state = VOCABULARY["cxone"][timeline.kinds[-1]]
+            state, sub_state = VOCABULARY["cxone"][timeline.kinds[current]]
             out.append(
                 {
                     "agentId": agent.wire_id,
                     "siteId": 1 + agent.index % 3,
-                    "timestamp": iso_one(timeline.starts[-1]),
+                    "timestamp": iso_one(timeline.starts[current]),
                     "state": {"type": state, "subState": sub_state},
                 }
             )

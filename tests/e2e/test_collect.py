@@ -1,0 +1,115 @@
+"""Continuous collection (docs/collection.md) against a simulator whose clock moves: a day
+collected by five-minute polls, every fault on, equals a one-shot backfill of the finished
+day and the simulator's truth; polls ask only for the time elapsed since the previous one;
+two collectors of one tenant, or one stopped between two days' landings, lose and double
+nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from agentstate_etl import collect, lake, pipeline
+from agentstate_etl.canonical import VENDORS
+from agentstate_etl.settings import Settings
+from agentstate_etl.simulator import truth
+from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.tenants import environment_tenant
+from tests.e2e.conftest import faulty_simulator_config
+from tests.e2e.test_marts_match_truth import assert_same
+
+DAY = date(2026, 3, 9)
+DAY_START = datetime.combine(DAY, time(), UTC)
+FINAL_NOW = DAY_START + timedelta(days=1, minutes=30, seconds=7)
+POLL = timedelta(minutes=5)
+KEYS = ["partition_date", "agent_id", "start_ts", "end_ts", "state"]
+
+
+@dataclass
+class Clock:
+    """The simulator's moving now, set by the test (no sleeps)."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def engine_settings(home: Path, now: datetime) -> Settings:
+    return Settings(
+        home=home,
+        dagster_home=home / "dagster",
+        report_tz="UTC",
+        drift_tolerance_s=2.0,
+        lookback_hours=12,
+        max_quarantine_rate=0.2,
+        now_override=now,
+    )
+
+
+def intervals(settings: Settings, vendor: str, tenant: str, days: list[date]) -> pd.DataFrame:
+    return pd.concat(
+        [
+            settings.lake.read(lake.INTERVALS, lake.PartitionKey(vendor, tenant, d)).to_pandas()
+            for d in days
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.fixture
+def moving(request: pytest.FixtureRequest) -> SimulatorServer:
+    clock = Clock(DAY_START)
+    config = replace(faulty_simulator_config(agents=4), now=FINAL_NOW, clock=clock, tenants=1)
+    server = SimulatorServer(config).start()
+    request.addfinalizer(server.stop)
+    return server
+
+
+def _tenant(server: SimulatorServer, vendor: str):  # noqa: ANN202 - a resolved VendorSettings
+    env = server.env()
+    return environment_tenant(vendor, env).resolve(env)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_day_collected_by_polls_equals_a_backfill_and_the_truth(
+    vendor: str, moving: SimulatorServer, tmp_path: Path
+) -> None:
+    clock: Clock = moving.config.clock  # type: ignore[assignment]
+    tenant = _tenant(moving, vendor)
+    home = tmp_path / "collected"
+    # the day before was backfilled once it had ended: collection starts from its end
+    clock.now = DAY_START + timedelta(minutes=2)
+    pipeline.land_raw(tenant, DAY - timedelta(days=1), engine_settings(home, clock.now))
+    requests: list[int] = []
+    while clock.now < FINAL_NOW:
+        clock.now = min(clock.now + POLL, FINAL_NOW)
+        before = len(moving.simulator.request_log)
+        poll = collect.poll_tenant(tenant, engine_settings(home, clock.now))
+        requests.append(len(moving.simulator.request_log) - before)
+        assert poll.high_water_mark <= clock.now
+    collected = engine_settings(home, FINAL_NOW)
+    assert collect.high_water_mark(collected.lake, vendor, tenant.tenant_id) == min(
+        tenant.limits.settled_until(FINAL_NOW), DAY_START + timedelta(days=2)
+    )
+
+    once = engine_settings(tmp_path / "once", FINAL_NOW)
+    for day in (DAY, DAY + timedelta(days=1)):
+        pipeline.land_intervals(pipeline.land_raw(tenant, day, once).key, once)
+    days = [DAY, DAY + timedelta(days=1)]
+    expected = pd.concat(
+        [
+            truth.expected_intervals(moving.world, vendor, d, lookback_hours=12, as_of=FINAL_NOW)
+            for d in days
+        ],
+        ignore_index=True,
+    )
+    actual = intervals(collected, vendor, tenant.tenant_id, days)
+    assert_same(actual, expected, KEYS)
+    assert_same(actual, intervals(once, vendor, tenant.tenant_id, days), KEYS)
+    if vendor == "cxengage":  # a poll asks for what elapsed since the last: the same windows
+        assert max(requests[1:]) <= min(requests[1:]) + 2, requests
