@@ -112,6 +112,48 @@ def backfill(
     raise typer.Exit(code=code)
 
 
+@app.command()
+def collect(
+    vendor: Annotated[str, typer.Option(help="cxengage, cxone, koreai or all")] = "all",
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="only this tenant (its tenant_id or name); default: every tenant"),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="one poll, then exit")] = False,
+    every: Annotated[
+        float | None,
+        typer.Option(help="seconds between polls (default AGENTSTATE_COLLECT_EVERY_S)"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="show Dagster's logs and stack traces")] = False,
+) -> None:
+    """Poll the vendors from each tenant's high-water mark and refresh the touched days' marts;
+    without --once, poll again every --every seconds until stopped (Ctrl-C)."""
+    import time
+
+    from assets.runner import run_collect
+
+    vendors = list(VENDORS) if vendor == "all" else [vendor]
+    if once and every is not None:
+        _fail("--once and --every exclude each other")
+    if every is not None and every <= 0:
+        _fail(f"--every must be a positive number of seconds, got {every:g}")
+    try:
+        config = load_config()
+        cadence = every if every is not None else config.settings.collect_every_s
+        while True:
+            began = time.monotonic()
+            report = run_collect(config, vendors, tenant, progress=typer.echo, verbose=verbose)
+            for what, why in report.failures.items():
+                typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
+            if once:
+                raise typer.Exit(code=0 if report.ok else 1)
+            time.sleep(max(0.0, cadence - (time.monotonic() - began)))
+    except AgentStateError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(code=_interrupted(exc)) from None
+
+
 def _interrupted(exc: KeyboardInterrupt) -> int:
     """Ctrl-C or SIGTERM, wherever it landed: the running run ended as failed, no other began."""
     typer.secho(f"\ninterrupted ({exc}): no further runs started", fg=typer.colors.RED, err=True)

@@ -12,6 +12,7 @@ import warnings
 import dagster as dg
 
 from agentstate_etl.config import Config, load_config
+from assets.collect import build_collect_jobs, build_collect_sensors
 from assets.executors import executor_from_env
 from assets.partitions import daily_partitions
 from assets.resources import build_resources
@@ -33,11 +34,16 @@ def build_definitions(config: Config) -> dg.Definitions:
     ]
     # the warehouse reads every tenant's landings: its upstreams are whatever tenants exist
     upstream = [key for tenant in config.tenants for key in tenant_asset_keys(tenant)[1:]]
+    collect_jobs = build_collect_jobs(config.tenants)
     return dg.Definitions(
         assets=[*vendor_assets, schedule_files, build_warehouse_asset(partitions, upstream)],
-        jobs=[*build_jobs(config.tenants), schedule_files_job],
+        jobs=[*build_jobs(config.tenants), schedule_files_job, *collect_jobs],
         schedules=build_schedules(config.tenants),
-        sensors=[warehouse_sensor, schedule_files_sensor],
+        sensors=[
+            warehouse_sensor,
+            schedule_files_sensor,
+            *build_collect_sensors(collect_jobs, config.settings.collect_every_s),
+        ],
         resources=build_resources(config),
         executor=executor_from_env(),
     )

@@ -34,6 +34,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     schedules_dir: str = ""  # AGENTSTATE_SCHEDULES_DIR; empty: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: str = ""  # AGENTSTATE_ACTIVITY_MAPPING; empty: the shipped file
     adherence_threshold_s: float = 0.0
+    collect_every_s: float = 300.0
+    collect_overlap_s: float = 600.0
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -55,6 +57,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             if self.activity_mapping
             else None,
             adherence_threshold_s=self.adherence_threshold_s,
+            collect_every_s=self.collect_every_s,
+            collect_overlap_s=self.collect_overlap_s,
         )
 
     @classmethod
@@ -74,6 +78,8 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             schedules_dir=str(settings.schedules_dir or ""),
             activity_mapping=str(settings.activity_mapping or ""),
             adherence_threshold_s=settings.adherence_threshold_s,
+            collect_every_s=settings.collect_every_s,
+            collect_overlap_s=settings.collect_overlap_s,
         )
 
 

@@ -213,7 +213,8 @@ def execute(
     """Run a job (less the asset `without`) in this process, or through the deployment's
     executor (steps on workers)."""
     job_def = definitions.resolve_job_def(name)
-    selection = [k for k in job_def.asset_layer.executable_asset_keys if k != without]
+    # an op job (collection) has no assets to select
+    selection = [k for k in job_def.asset_layer.executable_asset_keys if k != without] or None
     if executor_name() == "default":
         return job_def.execute_in_process(
             instance=instance,
@@ -362,4 +363,39 @@ def run_backfill(
     else:
         report.failures["warehouse"] = _failure_message(result, _failed_steps(result))
         progress("warehouse: FAILED")
+    return report
+
+
+def run_collect(
+    config: Config,
+    vendors: list[str],
+    tenant: str | None = None,
+    progress: Callable[[str], None] = print,
+    verbose: bool = False,
+) -> BackfillReport:
+    """One poll of every tenant of `vendors` (or the one named): one `collect_<vendor>` run
+    per vendor, each refreshing the marts of the days its poll touched."""
+    settings = config.settings
+    tenants = config.select(vendors, tenant)
+    resolve_all(tenants)  # every missing or invalid variable, at once, before any request
+    from assets.collect import collect_job_name
+    from assets.definitions import build_definitions
+
+    definitions = build_definitions(config)
+    instance = dagster_instance(settings)
+    report = BackfillReport(days=[])
+    logs = console("INFO") if verbose else QUIET
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()), SOURCE_TAG: "cli-collect"}
+    for vendor in sorted({t.vendor for t in tenants}):
+        name = collect_job_name(vendor)
+        run_config = {**logs, "ops": {f"poll_{vendor}": {"config": {"tenant": tenant or ""}}}}
+        with _progress_lines(progress):
+            result = execute(definitions, name, instance, tags, run_config=run_config)
+        _stop_if_interrupted(result)
+        report.run_ids[vendor] = result.run_id
+        if result.success:
+            progress(f"{vendor}: ok (run {result.run_id[:8]})")
+        else:
+            report.failures[vendor] = _failure_message(result, _failed_steps(result))
+            progress(f"{vendor}: FAILED (run {result.run_id[:8]})")
     return report

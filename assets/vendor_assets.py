@@ -109,7 +109,7 @@ def report_day(context: dg.AssetExecutionContext, day: date, metadata: Mapping[s
     context.add_asset_metadata(dict(metadata), partition_key=day.isoformat())
 
 
-def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
+def markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.to_markdown(index=False))
 
 
@@ -284,7 +284,7 @@ def build_tenant_assets(
                     "carry_in_rows": x.carry_in_rows,
                     "open_rows": x.open_rows,
                     "unknown_vendor_states": x.unknown_vendor_states,
-                    "preview": _markdown(x.preview),
+                    "preview": markdown(x.preview),
                 },
             )
         overlaps = pd.concat([x.overlaps for x in landings], ignore_index=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -17,8 +18,10 @@ from agentstate_etl import collect, lake, pipeline
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator import truth
+from agentstate_etl.simulator.config import SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.tenants import environment_tenant
+from agentstate_etl.vendors.cxengage import CAPABILITIES
 from tests.e2e.conftest import faulty_simulator_config
 from tests.e2e.test_marts_match_truth import assert_same
 
@@ -123,3 +126,42 @@ def test_a_day_collected_by_polls_equals_a_backfill_and_the_truth(
     )
     if vendor == "cxengage":  # a poll asks for what elapsed since the last: the same windows
         assert max(requests[1:]) <= min(requests[1:]) + 2, requests
+
+
+def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`agentstate collect --once`: a tenant never landed starts where the vendor's retention
+    begins; the next poll asks only for what elapsed; each run is a `collect_<vendor>` run
+    whose marts include today so far."""
+    from typer.testing import CliRunner
+
+    from agentstate_etl.cli import app
+
+    clock = Clock(DAY_START + timedelta(hours=10))
+    config = SimConfig(seed=3, agents=3, start=DAY - timedelta(days=4), now=FINAL_NOW, clock=clock)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTSTATE_TENANTS", raising=False)
+    monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")
+    with SimulatorServer(config) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        outputs = []
+        for _ in range(2):
+            monkeypatch.setenv("AGENTSTATE_NOW", clock.now.isoformat())
+            result = CliRunner().invoke(app, ["collect", "--vendor", "cxengage", "--once"])
+            assert result.exit_code == 0, result.output
+            outputs.append(result.output)
+            clock.now += POLL["cxengage"]
+    settled = CAPABILITIES.settled_until(clock.now - POLL["cxengage"])
+    assert "collected until" in outputs[1] and f"{settled:%Y-%m-%d %H:%M:%S}" in outputs[1]
+    first_days = DAY - timedelta(days=3), DAY  # three days kept: from 3 days before now
+    assert f"days {first_days[0]}" in outputs[0] and str(first_days[1]) in outputs[0]
+    assert f"days {DAY}" in outputs[1] and "2 requests" in outputs[1], outputs[1]
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        (until,) = con.execute(
+            "SELECT max(end_ts) FROM agent_state_intervals WHERE partition_date = ?", [DAY]
+        ).fetchall()[0]
+    assert until is not None and until.astimezone(UTC) == settled
