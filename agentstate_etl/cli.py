@@ -290,6 +290,21 @@ def ui(port: int = 3000) -> None:
 
 
 @app.command()
+def now(
+    limit: Annotated[int, typer.Option(help="rows to print at most")] = 60,
+) -> None:
+    """Real-time adherence as of each tenant's last poll: who is out of adherence, since when."""
+    from agentstate_etl.marts.reports import run_report
+
+    try:
+        frame = run_report(Settings.from_env().warehouse, "rta_now")
+    except AgentStateError as exc:
+        _fail(str(exc))
+    out = int((frame["adherent"] == "NO").sum()) if not frame.empty else 0
+    _print_frame(f"Agents now: {len(frame)}, {out} out of adherence", frame, limit)
+
+
+@app.command()
 def report(
     start: Annotated[str | None, typer.Option(help="first report day, YYYY-MM-DD")] = None,
     end: Annotated[

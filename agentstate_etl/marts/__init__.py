@@ -50,6 +50,7 @@ PUBLISHED: dict[str, tuple[str, str]] = {
     "mart_kpis_daily": ("day", REPORT_DAY),
     "mart_adherence_daily": ("day", REPORT_DAY),
     "mart_adherence_exceptions": ("day", REPORT_DAY),
+    "rta_snapshots": ("partition_date", UTC_DAY),
 }
 MART_TABLES = (
     "agent_state_intervals",
@@ -62,6 +63,7 @@ MART_TABLES = (
     "mart_kpis_daily",
     "mart_adherence_daily",
     "mart_adherence_exceptions",
+    "rta_snapshots",
 )
 CHECKS = (
     "overlapping_intervals",

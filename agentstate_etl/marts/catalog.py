@@ -18,7 +18,7 @@ import duckdb
 
 VIEWS_DIR = Path(__file__).with_name("views")
 # Bump when the tables or views change, so existing warehouse files get the new views.
-CATALOG_VERSION = "4"
+CATALOG_VERSION = "5"
 
 
 def _quote(text: str) -> str:

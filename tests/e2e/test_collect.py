@@ -155,6 +155,7 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
             assert result.exit_code == 0, result.output
             outputs.append(result.output)
             clock.now += POLL["cxengage"]
+        now = CliRunner().invoke(app, ["now"])
     settled = CAPABILITIES.settled_until(clock.now - POLL["cxengage"])
     assert "collected until" in outputs[1] and f"{settled:%Y-%m-%d %H:%M:%S}" in outputs[1]
     first_days = DAY - timedelta(days=3), DAY  # three days kept: from 3 days before now
@@ -165,3 +166,5 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
             "SELECT max(end_ts) FROM agent_state_intervals WHERE partition_date = ?", [DAY]
         ).fetchall()[0]
     assert until is not None and until.astimezone(UTC) == settled
+    assert now.exit_code == 0, now.output
+    assert "Agents now:" in now.output and f"{settled:%Y-%m-%d %H:%M:%S}" in now.output
