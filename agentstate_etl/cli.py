@@ -297,11 +297,12 @@ def now(
     from agentstate_etl.marts.reports import run_report
 
     try:
-        frame = run_report(Settings.from_env().warehouse, "rta_now")
+        warehouse = Settings.from_env().warehouse
+        tenants, frame = run_report(warehouse, "rta_as_of"), run_report(warehouse, "rta_now")
     except AgentStateError as exc:
         _fail(str(exc))
-    out = int((frame["adherent"] == "NO").sum()) if not frame.empty else 0
-    _print_frame(f"Agents now: {len(frame)}, {out} out of adherence", frame, limit)
+    _print_frame("Tenants, as of their last poll", tenants)
+    _print_frame(f"Agents logged in or scheduled: {len(frame)}", frame, limit)
 
 
 @app.command()

@@ -167,4 +167,4 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
         ).fetchall()[0]
     assert until is not None and until.astimezone(UTC) == settled
     assert now.exit_code == 0, now.output
-    assert "Agents now:" in now.output and f"{settled:%Y-%m-%d %H:%M:%S}" in now.output
+    assert "Agents logged in or scheduled:" in now.output and f"{settled:%Y-%m-%d %H:%M:%S}" in now.output

@@ -1,8 +1,11 @@
--- Real-time adherence now (docs/collection.md): each tenant's latest snapshot of rta_snapshots,
--- as of its last poll; the agents out of adherence first, the longest out first.
+-- Real-time adherence now (docs/collection.md): each tenant's snapshot in rta_snapshots as of
+-- its last poll (the latest instant its partitions hold: when no agent is logged in or
+-- scheduled then, the tenant has no rows, not an older snapshot's).
 CREATE OR REPLACE VIEW rta_now AS
-SELECT vendor, tenant_id, agent_id, agent_name, state, reason, state_since,
-       scheduled_activity, in_adherence, out_of_adherence_since, as_of
-FROM rta_snapshots
-QUALIFY as_of = max(as_of) OVER (PARTITION BY vendor, tenant_id)
-ORDER BY in_adherence NULLS LAST, out_of_adherence_since NULLS LAST, vendor, tenant_id, agent_id;
+WITH latest AS (
+    SELECT vendor, tenant_id, max(last_seen) AS as_of FROM agent_days GROUP BY ALL
+)
+SELECT r.vendor, r.tenant_id, r.agent_id, r.agent_name, r.state, r.reason, r.state_since,
+       r.scheduled_activity, r.in_adherence, r.out_of_adherence_since, r.as_of
+FROM rta_snapshots AS r
+JOIN latest AS l ON l.vendor = r.vendor AND l.tenant_id = r.tenant_id AND l.as_of = r.as_of;
