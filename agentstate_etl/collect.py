@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from agentstate_etl import lake
 from agentstate_etl.errors import LakeConflictError
 from agentstate_etl.intervals import day_bounds
+from agentstate_etl.lake import COLLECT_OVERLAP, COVERED_FROM
 from agentstate_etl.pipeline import (
     BUILT_FROM,
     DAY_ERRORS,
@@ -49,12 +50,6 @@ from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.validation import Split
 from agentstate_etl.vendors.registry import describe
 
-# raw manifest metadata of a collected partition: the overlap its polls re-read (a day is
-# complete once its end plus this is behind the horizon), and where its records begin when
-# that is later than its window's start (a tenant first collected mid-day, or a gap the
-# vendor no longer keeps)
-COLLECT_OVERLAP = "agentstate.collect_overlap_s"
-COVERED_FROM = "agentstate.covered_from"
 CONFLICT_RETRIES = 3  # another collector committed first: re-read and poll again
 
 

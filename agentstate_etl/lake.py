@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import EllipsisType
 from typing import Any, Protocol
@@ -70,6 +70,12 @@ LANDING_OF = {
     SCHEDULES: SCHEDULES,
     SCHEDULE_QUARANTINE: SCHEDULES,
 }
+# raw landing metadata: the horizon (everything before it was settled when fetched); for a
+# collected partition, the overlap its polls re-read, and where its records begin when that
+# is later than its window's start (first collected mid-day, or a gap the vendor had expired)
+EXTRACTED_AT = "agentstate.extracted_at"
+COLLECT_OVERLAP = "agentstate.collect_overlap_s"
+COVERED_FROM = "agentstate.covered_from"
 MANIFESTS = "_manifests"
 ORPHAN_GRACE_S = 3600.0
 
@@ -513,3 +519,15 @@ class Lake:
         return ds.dataset(
             [self._abs(o) for o in objects], schema=schema, format="parquet", filesystem=self.fs
         )
+
+
+def landing_complete(manifest: Manifest) -> bool:
+    """Whether a raw landing holds its whole UTC day for good: its records begin at its
+    window's start, and its horizon is past the day's end (plus, for a collected partition,
+    the overlap a later poll would still re-read)."""
+    meta = manifest.metadata
+    if COVERED_FROM in meta or EXTRACTED_AT not in meta:
+        return False
+    horizon = datetime.fromisoformat(meta[EXTRACTED_AT])
+    day_end = datetime(*(manifest.key.day + timedelta(days=1)).timetuple()[:3], tzinfo=UTC)
+    return horizon >= day_end + timedelta(seconds=float(meta.get(COLLECT_OVERLAP, 0)))

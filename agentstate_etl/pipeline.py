@@ -46,7 +46,7 @@ from agentstate_etl.validation import (
 from agentstate_etl.vendors.registry import VendorSpec, describe, through_client, vendor_spec
 from agentstate_etl.wire import empty_table
 
-EXTRACTED_AT = "agentstate.extracted_at"
+EXTRACTED_AT = lake.EXTRACTED_AT
 # an intervals landing names the raw landing it was built from: one built from an older raw
 # landing (a run stopped between the two) is rebuilt by the next collection
 BUILT_FROM = "agentstate.built_from_raw"

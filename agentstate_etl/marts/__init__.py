@@ -175,13 +175,19 @@ def _load(
 
 
 def _completeness(lk: Lake, vendor: str, tenants: list[str], plan: DayPlan, zone: str) -> pa.Table:
-    """Per tenant and report day of the slice: are all the UTC partitions it spans landed?"""
+    """Per tenant and report day of the slice: is every UTC partition it spans landed whole
+    and for good (its intervals built, its raw landing past the day's end)?"""
     zone_info = parse_zone(zone, "AGENTSTATE_REPORT_TZ")
     rows = []
+
+    def complete(key: PartitionKey) -> bool:
+        raw = lk.manifest(lake.RAW, key)
+        return raw is not None and lk.has(lake.INTERVALS, key) and lake.landing_complete(raw)
+
     for tenant in tenants:
         for day in plan.report_days:
             landed = all(
-                lk.has(lake.INTERVALS, PartitionKey(vendor, tenant, utc_day))
+                complete(PartitionKey(vendor, tenant, utc_day))
                 for utc_day in utc_days_of(day, zone_info)
             )
             rows.append((vendor, tenant, day, landed))

@@ -165,6 +165,18 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
         (until,) = con.execute(
             "SELECT max(end_ts) FROM agent_state_intervals WHERE partition_date = ?", [DAY]
         ).fetchall()[0]
+        complete = dict(
+            con.execute(
+                "SELECT day, bool_and(is_complete) FROM mart_state_totals_daily GROUP BY day"
+            ).fetchall()
+        )
     assert until is not None and until.astimezone(UTC) == settled
+    # the first day began mid-day (all the vendor kept), today is still being collected
+    assert complete == {
+        DAY - timedelta(days=3): False,
+        DAY - timedelta(days=2): True,
+        DAY - timedelta(days=1): True,
+        DAY: False,
+    }
     assert now.exit_code == 0, now.output
     assert "Agents logged in or scheduled:" in now.output and f"{settled:%Y-%m-%d %H:%M:%S}" in now.output
