@@ -42,7 +42,11 @@ ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 # The instance the CLI creates: Dagster's defaults, except that it sends no usage statistics
 # (and prints no telemetry banner into a command's output); a deployment's own dagster.yaml,
 # or one edited to `enabled: true`, is left as it is.
-DEFAULT_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+# Dagster's defaults, less telemetry, and a code server allowed five minutes to start (its
+# default minute is not enough on a loaded two-core machine: the daemon then logs a warning)
+DEFAULT_INSTANCE_CONFIG = (
+    "telemetry:\n  enabled: false\ncode_servers:\n  local_startup_timeout: 300\n"
+)
 
 
 def ensure_instance_config(dagster_home: Path) -> None:
