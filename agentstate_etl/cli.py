@@ -112,6 +112,17 @@ def backfill(
     raise typer.Exit(code=code)
 
 
+def _collect_once(
+    config: Config, vendors: list[str], tenant: str | None = None, verbose: bool = False
+) -> int:
+    from assets.runner import run_collect
+
+    report = run_collect(config, vendors, tenant, progress=typer.echo, verbose=verbose)
+    for what, why in report.failures.items():
+        typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
+    return 0 if report.ok else 1
+
+
 @app.command()
 def collect(
     vendor: Annotated[str, typer.Option(help="cxengage, cxone, koreai or all")] = "all",
@@ -130,8 +141,6 @@ def collect(
     without --once, poll again every --every seconds until stopped (Ctrl-C)."""
     import time
 
-    from assets.runner import run_collect
-
     vendors = list(VENDORS) if vendor == "all" else [vendor]
     if once and every is not None:
         _fail("--once and --every exclude each other")
@@ -142,11 +151,9 @@ def collect(
         cadence = every if every is not None else config.settings.collect_every_s
         while True:
             began = time.monotonic()
-            report = run_collect(config, vendors, tenant, progress=typer.echo, verbose=verbose)
-            for what, why in report.failures.items():
-                typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
+            code = _collect_once(config, vendors, tenant, verbose)
             if once:
-                raise typer.Exit(code=0 if report.ok else 1)
+                raise typer.Exit(code=code)
             time.sleep(max(0.0, cadence - (time.monotonic() - began)))
     except AgentStateError as exc:
         _fail(str(exc))
@@ -201,12 +208,14 @@ def demo(
             os.environ.update(server.tenants_env(tenants_file))
             typer.echo(f"tenants file: {tenants_file}")
             settings = (loaded := load_config()).settings
-            report_days = [start + timedelta(days=n) for n in range(days)]
+            report_days = [start + timedelta(days=n) for n in range(days + 1)]  # and today
             written = write_schedule_files(
                 server.world, settings.schedules, settings.report_tz, report_days
             )
             typer.echo(f"schedules: {len(written)} file(s) written to {settings.schedules}")
             code = _run(loaded, list(VENDORS), start.isoformat(), today.isoformat(), source="demo")
+            typer.echo("collect: today so far, from each tenant's high-water mark ...")
+            code = max(code, _collect_once(loaded, list(VENDORS)))
     except AgentStateError as exc:
         _fail(str(exc))
     except KeyboardInterrupt as exc:
@@ -232,6 +241,8 @@ def demo(
             "Largest exceptions: scheduled activity vs what agents did",
             run_report(warehouse, "adherence_exceptions"),
         )
+        _print_frame("Real-time adherence, as of the last poll", run_report(warehouse, "rta_as_of"))
+        _print_frame("Agents now (`agentstate now`)", run_report(warehouse, "rta_now"), 12)
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
         "\nNext steps:\n"
@@ -242,7 +253,7 @@ def demo(
         ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
         "  Tables:      agent_state_intervals, mart_state_totals_daily, mart_not_ready_reasons_daily,\n"
         "               mart_acw_daily, mart_reconciliation, mart_state_totals_interval,\n"
-        "               mart_kpis_daily, mart_adherence_daily, mart_adherence_exceptions"
+        "               mart_kpis_daily, mart_adherence_daily, mart_adherence_exceptions, rta_now"
     )
     raise typer.Exit(code=code)
 

@@ -409,6 +409,38 @@ def _adherence_section(adherence: pd.DataFrame, exceptions: pd.DataFrame | None)
     return section
 
 
+def _intraday_section(intervals: pd.DataFrame, rta: pd.DataFrame | None) -> Section:
+    section = Section(
+        "intraday",
+        "Today so far",
+        "The latest report day by interval (mart_state_totals_interval, all agents of a tenant "
+        "together) and, as of each tenant's last poll, who is logged in or scheduled and who is "
+        "out of adherence since when (rta_now).",
+    )
+    if intervals.empty:
+        section.note("No intervals in this range.", "empty")
+    else:
+        day = intervals["interval_start"].min().date()
+        long = intervals.melt(
+            id_vars=["vendor", "tenant_id", "interval_start"],
+            value_vars=["ready_s", "not_ready_s", "busy_s", "acw_s", "unknown_s"],
+            var_name="state",
+            value_name="seconds",
+        )
+        long["state"] = long["state"].str.removesuffix("_s").str.upper()
+        long["hours"] = long["seconds"] / 3600
+        long["source"] = _source(long)
+        figure = _source_panels(
+            long, "interval_start", "hours", "state", color_discrete_map=STATE_COLORS
+        )
+        section.chart(figure, f"Agent-hours per interval and state, {day}")
+    if rta is not None and not rta.empty:
+        section.parts.append(_table(rta.head(MAX_AGENTS_PER_CHART), list(rta.columns)))
+        if len(rta) > MAX_AGENTS_PER_CHART:
+            section.note(f"The first {MAX_AGENTS_PER_CHART} of {len(rta)} agents.")
+    return section
+
+
 def _table(rows: pd.DataFrame, columns: Sequence[str]) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, float):
@@ -489,6 +521,8 @@ def write_report(
         reasons = frame(con, _sql("not_ready_reasons"), params)
         acw = frame(con, _sql("acw_trend"), params)
         recon = frame(con, _sql("reconciliation"), params)
+        intraday = frame(con, _sql("intraday_intervals"), params)
+        rta = frame(con, _sql("rta_now")) if "rta_now" in present else None
         adherence = exceptions = None
         if "mart_adherence_daily" in present:
             adherence = frame(con, _sql("adherence_daily"), params)
@@ -508,6 +542,7 @@ def write_report(
         )
         adherence["agent"] = adherence["agent"].fillna(adherence["agent_id"])
         sections.append(_adherence_section(adherence, exceptions))
+    sections.append(_intraday_section(intraday, rta))
 
     last = end - timedelta(days=1)
     title = f"Agent states {start} to {last}"

@@ -132,7 +132,14 @@ def test_report_renders_in_headless_chromium_without_network(
     assert errors == []
     assert outside == []
     assert len(drawn) == figures and all(count > 0 for count in drawn), drawn
-    assert sections == ["state-time", "not-ready", "acw", "reconciliation", "adherence"]
+    assert sections == [
+        "state-time",
+        "not-ready",
+        "acw",
+        "reconciliation",
+        "adherence",
+        "intraday",
+    ]
     assert "adherence" in tiles
     assert screenshot.stat().st_size > 50_000
     print(f"screenshot: {screenshot}")
@@ -143,6 +150,7 @@ def test_report_is_one_self_contained_file(warehouse_home: Path) -> None:
     assert code == 0, output
     page = Path(output.strip()).read_text()
     assert "Plotly.newPlot" in page
+    assert 'id="intraday"' in page and "<th>out_since</th>" in page  # today so far, rta_now
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=", page, re.I)
     assert "@import" not in page
 
