@@ -186,7 +186,7 @@ def _merge_partition(
     """Land one day's share of a poll over what the partition held, compare-and-swap."""
     lk = settings.lake
     start, settled = window
-    day_start, day_end = day_bounds(key.day)
+    day_end = day_bounds(key.day)[1]
     own = _between(fetched, _window_start(key.day, settings), day_end)
     previous = _previous(lk, key, settings)
     pieces, horizon = [own], settled
