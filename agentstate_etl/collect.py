@@ -35,13 +35,13 @@ from agentstate_etl.errors import LakeConflictError
 from agentstate_etl.intervals import day_bounds
 from agentstate_etl.lake import COLLECT_OVERLAP, COVERED_FROM
 from agentstate_etl.pipeline import (
-    BUILT_FROM,
     DAY_ERRORS,
     EXTRACTED_AT,
     QUARANTINE_SCHEMA,
     IntervalLanding,
     check_quarantine_rate,
     fetch_records,
+    intervals_behind,
     land_intervals,
     quarantine_table,
     validated_raw,
@@ -311,16 +311,8 @@ def repair_intervals(
     intervals built from it (a poll stopped between the two)."""
     if mark is None:
         return []
-    rebuilt = []
-    for day in (mark.date() - timedelta(days=1), mark.date()):
-        key = lake.PartitionKey(vendor, tenant, day)
-        raw = lk.manifest(lake.RAW, key)
-        if raw is None:
-            continue
-        built = lk.manifest(lake.INTERVALS, key)
-        if built is None or built.metadata.get(BUILT_FROM) != raw.version:
-            rebuilt.append(land_intervals(key, settings))
-    return rebuilt
+    keys = [lake.PartitionKey(vendor, tenant, mark.date() - timedelta(days=n)) for n in (1, 0)]
+    return [land_intervals(key, settings) for key in keys if intervals_behind(lk, key)]
 
 
 def poll_tenants(

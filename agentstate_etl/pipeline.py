@@ -389,6 +389,16 @@ def land_raw_days(
     )
 
 
+def intervals_behind(lk: lake.Lake, key: lake.PartitionKey) -> bool:
+    """Whether a partition's raw landing is newer than the intervals built from it (a run that
+    stopped, or failed on another day, between the two steps)."""
+    raw = lk.manifest(lake.RAW, key)
+    if raw is None:
+        return False
+    built = lk.manifest(lake.INTERVALS, key)
+    return built is None or built.metadata.get(BUILT_FROM) != raw.version
+
+
 def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLanding:
     """Canonical occurrences of the partition, from its landed raw records alone.
 

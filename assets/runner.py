@@ -24,15 +24,17 @@ from pathlib import Path
 import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
-from agentstate_etl import schedules
+from agentstate_etl import pipeline, schedules
 from agentstate_etl.config import Config, resolve_all
 from agentstate_etl.errors import AgentStateError, ConfigError
 from agentstate_etl.interrupts import stop_requested
+from agentstate_etl.lake import PartitionKey
 from agentstate_etl.marts import landed_partitions
 from agentstate_etl.settings import Settings, ensure_instance_config
+from agentstate_etl.tenants import Tenant
 from assets.executors import executor_name
 from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_tags
-from assets.vendor_assets import PROGRESS
+from assets.vendor_assets import PROGRESS, tenant_asset_keys
 from assets.warehouse import VENDORS_TAG, WAREHOUSE
 
 WAREHOUSE_STEP = WAREHOUSE.to_user_string()  # the warehouse asset's step in a run
@@ -209,12 +211,17 @@ def execute(
     tags: dict[str, str] | None = None,
     without: dg.AssetKey | None = None,
     run_config: dict[str, object] = QUIET,
+    only: list[dg.AssetKey] | None = None,
 ) -> RunResult:
-    """Run a job (less the asset `without`) in this process, or through the deployment's
-    executor (steps on workers)."""
+    """Run a job (less the asset `without`, or `only` some of its assets) in this process, or
+    through the deployment's executor (steps on workers)."""
     job_def = definitions.resolve_job_def(name)
     # an op job (collection) has no assets to select
-    selection = [k for k in job_def.asset_layer.executable_asset_keys if k != without] or None
+    selection = [
+        k
+        for k in job_def.asset_layer.executable_asset_keys
+        if k != without and (only is None or k in only)
+    ] or None
     if executor_name() == "default":
         return job_def.execute_in_process(
             instance=instance,
@@ -254,6 +261,55 @@ def _progress_lines(progress: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         PROGRESS.removeHandler(handler)
+
+
+def _stretches(days: list[date]) -> list[list[date]]:
+    """Consecutive runs of days (a ranged run covers one)."""
+    stretches: list[list[date]] = []
+    for day in days:
+        if stretches and stretches[-1][-1] + timedelta(days=1) == day:
+            stretches[-1].append(day)
+        else:
+            stretches.append([day])
+    return stretches
+
+
+def _finish_landed_days(
+    definitions: dg.Definitions,
+    instance: dg.DagsterInstance,
+    tenant: Tenant,
+    tenant_id: str,
+    settings: Settings,
+    days: list[date],
+    tags: dict[str, str],
+    logs: dict[str, object],
+    progress: Callable[[str], None],
+) -> None:
+    """After a tenant run failed on some days: the days whose raw records did land get their
+    intervals (and summary) in a run of their own, so their marts follow; one bad day never
+    withholds the good ones."""
+    behind = [
+        day
+        for day in days
+        if pipeline.intervals_behind(settings.lake, PartitionKey(tenant.vendor, tenant_id, day))
+    ]
+    for stretch in _stretches(behind):
+        progress(f"{tenant.vendor}/{tenant_id}: {stretch[0]} .. {stretch[-1]} landed: building on")
+        span = {
+            **tags,
+            "dagster/asset_partition_range_start": stretch[0].isoformat(),
+            "dagster/asset_partition_range_end": stretch[-1].isoformat(),
+        }
+        with _progress_lines(progress):
+            result = execute(
+                definitions,
+                tenant_job_name(tenant),
+                instance,
+                span,
+                run_config=logs,
+                only=tenant_asset_keys(tenant)[1:],
+            )
+        _stop_if_interrupted(result)
 
 
 def run_backfill(
@@ -321,6 +377,17 @@ def run_backfill(
         if failed - {WAREHOUSE_STEP} or not (result.success or failed):
             report.failures[label] = _failure_message(result, failed - {WAREHOUSE_STEP})
             progress(f"{label}: FAILED (run {result.run_id[:8]})")
+            _finish_landed_days(
+                definitions,
+                instance,
+                chosen,
+                settings_of.tenant_id,
+                settings,
+                days,
+                tags,
+                logs,
+                progress,
+            )
         else:
             progress(f"{label}: ok (run {result.run_id[:8]})")
         if marts_in_run and _materialized(result, WAREHOUSE):

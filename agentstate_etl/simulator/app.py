@@ -251,6 +251,9 @@ class Simulator:
         if world is None:
             raise ApiError(404, f"unknown tenant {tenant}")
         start, end = _range(request, "start", "end", 400)
+        outage = world.config.cxengage_outage
+        if outage and to_ms(outage[0]) <= start < to_ms(outage[1]):
+            raise ApiError(503, "service unavailable for this range")
         max_window = world.config.cxengage_max_window
         if end - start > max_window.total_seconds() * 1000:
             minutes = max_window.total_seconds() / 60

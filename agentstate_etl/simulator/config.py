@@ -147,6 +147,9 @@ class SimConfig:
     cxone_snapshot_scope: str = ""
     faults: Faults = field(default_factory=Faults)
     days: int = 7  # used when `start` is not given
+    # a CxEngage outage on part of its data: a window starting in [outage[0], outage[1])
+    # answers 503 every time (a day no retry can land, beside days that land)
+    cxengage_outage: tuple[datetime, datetime] | None = None
     # the instant the vendors serve as of, when it moves (a live simulator, or a test's
     # injected clock): the center is simulated until `now`, and nothing after `clock()` is
     # published yet. None: served as of `now`
