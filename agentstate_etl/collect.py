@@ -20,7 +20,6 @@ records it never saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,7 +34,6 @@ from agentstate_etl.errors import LakeConflictError
 from agentstate_etl.intervals import day_bounds
 from agentstate_etl.lake import COLLECT_OVERLAP, COVERED_FROM
 from agentstate_etl.pipeline import (
-    DAY_ERRORS,
     EXTRACTED_AT,
     QUARANTINE_SCHEMA,
     IntervalLanding,
@@ -313,16 +311,3 @@ def repair_intervals(
         return []
     keys = [lake.PartitionKey(vendor, tenant, mark.date() - timedelta(days=n)) for n in (1, 0)]
     return [land_intervals(key, settings) for key in keys if intervals_behind(lk, key)]
-
-
-def poll_tenants(
-    tenants: Iterable[VendorSettings], settings: Settings
-) -> list[TenantPoll | Exception]:
-    """One poll of each tenant, in order; a tenant's failure is handed back, not raised."""
-    outcomes: list[TenantPoll | Exception] = []
-    for tenant in tenants:
-        try:
-            outcomes.append(poll_tenant(tenant, settings))
-        except DAY_ERRORS as exc:  # one tenant's failure never stops the others
-            outcomes.append(exc)
-    return outcomes

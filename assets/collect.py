@@ -3,9 +3,9 @@ whose one op polls every tenant of the vendor from its high-water mark and then 
 marts of the days the poll touched, and a sensor `collect_<vendor>` (RUNNING by default)
 that launches it every AGENTSTATE_COLLECT_EVERY_S, never while the previous poll still runs.
 
-Each poll records what it landed as materializations of the tenant's daily assets (so the
-asset pages show the days a poll refreshed) and, on the run, one row per tenant: records,
-windows, high-water mark, lag behind now.
+Each poll records what it landed as materializations of the tenant's daily assets and of the
+warehouse's partitions (so the asset pages show the days a poll refreshed) and, on its step's
+output, one row per tenant: records, window, requests, high-water mark, lag behind now.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import dagster as dg
 import pandas as pd
 
 from agentstate_etl.canonical import VENDORS
-from agentstate_etl.collect import TenantPoll, poll_tenants
+from agentstate_etl.collect import TenantPoll, poll_tenant
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.marts import update_warehouse
+from agentstate_etl.pipeline import DAY_ERRORS
 from agentstate_etl.settings import Settings
 from agentstate_etl.tenants import Tenant
 from assets.resources import VendorApi, resource_key
@@ -96,14 +97,19 @@ def build_collect_job(vendor: str, tenants: Sequence[Tenant]) -> dg.JobDefinitio
         description=f"Poll every {vendor} tenant from its high-water mark, land the records "
         "into the day partitions they touch, refresh those days' marts.",
     )
-    def poll(context) -> None:  # noqa: ANN001 - a string annotation Dagster cannot check
+    def poll(context) -> dg.Output:  # noqa: ANN001 - a string annotation Dagster cannot check
         settings: Settings = context.resources.agentstate.settings()
         only = context.op_config["tenant"]
         chosen = [t for t in tenants if not only or t.matches(only)]
         if not chosen:
             raise AgentStateError(f"no {vendor} tenant {only!r}")
         resources: list[VendorApi] = [getattr(context.resources, resource_key(t)) for t in chosen]
-        outcomes = poll_tenants((r.settings() for r in resources), settings)
+        outcomes: list[TenantPoll | Exception] = []
+        for resource in resources:  # one tenant's failure, its settings' too, stops no other
+            try:
+                outcomes.append(poll_tenant(resource.settings(), settings))
+            except DAY_ERRORS as exc:
+                outcomes.append(exc)
         polls = [o for o in outcomes if isinstance(o, TenantPoll)]
         for tenant, outcome in zip(chosen, outcomes, strict=True):
             if isinstance(outcome, TenantPoll):
@@ -118,23 +124,15 @@ def build_collect_job(vendor: str, tenants: Sequence[Tenant]) -> dg.JobDefinitio
         touched = sorted({k for p in polls for k in [*p.partitions, *(i.key for i in p.intervals)]})
         if touched:
             build = update_warehouse(settings, touched)
-            context.log_event(
-                dg.AssetMaterialization(
-                    asset_key=WAREHOUSE,
-                    description=f"refreshed by {collect_job_name(vendor)}",
-                    metadata={"report_days": [str(d) for d in build.report_days]},
+            for day in sorted({k.day for k in touched}):  # the warehouse's partitions are UTC days
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=WAREHOUSE,
+                        partition=day.isoformat(),
+                        description=f"refreshed by {collect_job_name(vendor)}",
+                        metadata={"report_days": [str(d) for d in build.report_days]},
+                    )
                 )
-            )
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=dg.AssetKey([vendor, "collection"]),
-                metadata={
-                    "polls": markdown(poll_rows(polls)),
-                    "tenants_failed": len(outcomes) - len(polls),
-                    "max_lag_s": max((p.lag_s for p in polls), default=0.0),
-                },
-            )
-        )
         failures = [
             f"{t.label}: {o}"
             for t, o in zip(chosen, outcomes, strict=True)
@@ -142,6 +140,13 @@ def build_collect_job(vendor: str, tenants: Sequence[Tenant]) -> dg.JobDefinitio
         ]
         if failures:
             raise AgentStateError("\n".join(failures))
+        return dg.Output(
+            None,
+            metadata={
+                "polls": markdown(poll_rows(polls)),
+                "max_lag_s": max((p.lag_s for p in polls), default=0.0),
+            },
+        )
 
     @dg.job(
         name=collect_job_name(vendor),

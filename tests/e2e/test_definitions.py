@@ -82,3 +82,28 @@ def test_the_code_location_loads_without_warning_noise(tmp_path: Path) -> None:
     )
     assert loaded.returncode == 0, loaded.stderr
     assert "BetaWarning" not in loaded.stderr and "PreviewWarning" not in loaded.stderr
+
+
+def test_collect_sensors_poll_every_cadence_one_poll_at_a_time(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`collect_<vendor>` (docs/collection.md): RUNNING by default, every
+    AGENTSTATE_COLLECT_EVERY_S, a run of its job unless one is still in progress."""
+    monkeypatch.setenv("AGENTSTATE_COLLECT_EVERY_S", "120")
+    from assets.definitions import build_definitions
+
+    definitions = build_definitions(load_config())
+    sensor = definitions.resolve_sensor_def("collect_cxengage")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.minimum_interval_seconds == 120
+    assert sensor.job_name == "collect_cxengage"
+    with dg.DagsterInstance.ephemeral() as instance:
+        request = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert [r.tags["agentstate/source"] for r in request.run_requests] == [
+            "sensor:collect_cxengage"
+        ]
+        instance.add_run(
+            dg.DagsterRun(job_name="collect_cxengage", status=dg.DagsterRunStatus.STARTED)
+        )
+        skipped = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert not skipped.run_requests and "still runs" in (skipped.skip_message or "")
