@@ -146,9 +146,19 @@ def _failure_message(result: RunResult, steps: set[str]) -> str:
             while error is not None and error.cause is not None:
                 error = error.cause
             if error is not None:
-                messages.setdefault(error.message.strip(), event.step_key or "")
+                messages.setdefault(_without_class(error), event.step_key or "")
     lines = [f"{step}: {message}" if step else message for message, step in messages.items()]
     return "\n".join(lines) or "the run failed (see the Dagster UI for its logs)"
+
+
+def _without_class(error: SerializableErrorInfo) -> str:
+    """The error's message without the `package.module.ClassName: ` Dagster puts first: the
+    message is the product's own words, the class name is noise to an operator."""
+    message = error.message.strip()
+    head, separator, rest = message.partition(": ")
+    if separator and error.cls_name and head.split(".")[-1] == error.cls_name:
+        return rest.strip()
+    return message
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -294,7 +304,10 @@ def _finish_landed_days(
         if pipeline.intervals_behind(settings.lake, PartitionKey(tenant.vendor, tenant_id, day))
     ]
     for stretch in _stretches(behind):
-        progress(f"{tenant.vendor}/{tenant_id}: {stretch[0]} .. {stretch[-1]} landed: building on")
+        progress(
+            f"{tenant.vendor}/{tenant_id}: {stretch[0]} .. {stretch[-1]} landed: their intervals "
+            "and marts follow"
+        )
         span = {
             **tags,
             "dagster/asset_partition_range_start": stretch[0].isoformat(),

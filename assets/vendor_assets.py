@@ -74,7 +74,12 @@ def run_days(
     started = time.monotonic()
     for day, outcome in outcomes:
         if isinstance(outcome, Exception):
-            failures[day] = f"{type(outcome).__name__}: {outcome}"
+            # the product's own errors say what happened; others keep their kind
+            failures[day] = (
+                str(outcome)
+                if isinstance(outcome, AgentStateError)
+                else f"{type(outcome).__name__}: {outcome}"
+            )
             context.log.error(f"{label} {day} {what} failed: {outcome}")
             PROGRESS.info("%s %s %s: FAILED", label, day, what)
         else:

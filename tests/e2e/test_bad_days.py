@@ -54,6 +54,7 @@ def test_the_good_days_reach_the_marts(home: Path) -> None:
     )
     assert result.exit_code == 1, result.output
     assert f"{BAD}" in result.output and "503" in result.output, result.output
+    assert "PartitionsFailed" not in result.output and "VendorError" not in result.output
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         days = {
             day
