@@ -106,6 +106,15 @@ def simulate(
     except (AgentStateError, ValueError) as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
+    try:  # before building the worlds: a busy port fails at once, in one line
+        sock = loopback_socket(port, host)
+    except OSError as error:
+        typer.secho(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=2) from None
     worlds = [World(config, tenant=k) for k in range(1, tenants + 1)]
     # build before the first request, not during it (a large world takes a while)
     for world in worlds:
@@ -116,7 +125,6 @@ def simulate(
     if "cxone" in built:  # history is asked per agent: the agents, as a roster file lists them
         folder = Path(tempfile.mkdtemp(prefix="agentstate-sim-roster-"))
         rosters = write_roster_files(dict(enumerate(worlds, start=1)), folder)
-    sock = loopback_socket(port, host)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     until = (
         f"now moving {speed:g}x from {served_from:%Y-%m-%dT%H:%M:%SZ} until "
