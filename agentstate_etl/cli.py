@@ -20,7 +20,7 @@ from agentstate_etl.canonical import VENDORS
 from agentstate_etl.config import Config, load_config
 from agentstate_etl.errors import AgentStateError
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
-from agentstate_etl.settings import Settings, ensure_instance_config, parse_day
+from agentstate_etl.settings import Settings, parse_day
 from agentstate_etl.simulator.cli import simulate
 
 if TYPE_CHECKING:
@@ -206,6 +206,7 @@ def demo(
                 f"{agents} agents each, faults: {faults})"
             )
             os.environ.update(server.tenants_env(tenants_file))
+            _remember_last_used(home, tenants_file)
             typer.echo(f"tenants file: {tenants_file}")
             settings = (loaded := load_config()).settings
             report_days = [start + timedelta(days=n) for n in range(days + 1)]  # and today
@@ -246,8 +247,7 @@ def demo(
     dagster_home = os.environ.get("DAGSTER_HOME", str(settings.dagster_home))
     typer.echo(
         "\nNext steps:\n"
-        f"  Dagster UI:  DAGSTER_HOME={dagster_home} AGENTSTATE_TENANTS={tenants_file} "
-        ".venv/bin/agentstate ui\n"
+        f"  Dagster UI:  DAGSTER_HOME={dagster_home} .venv/bin/agentstate ui  (this demo's tenants)\n"
         "               (the tenant assets show without the simulator's credentials; runs need them)\n"
         f"  Query:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
         ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
@@ -275,17 +275,62 @@ def rebuild() -> None:
     )
 
 
+LAST_USED = ".agentstate-last-used.json"  # under AGENTSTATE_HOME: what `ui` opens by default
+
+
+def _remember_last_used(home: Path, tenants_file: Path) -> None:
+    """The tenants file the last demo used, so `agentstate ui` shows the same tenants."""
+    import json
+
+    (home / LAST_USED).write_text(json.dumps({"AGENTSTATE_TENANTS": str(tenants_file)}))
+
+
+def _as_last_used() -> None:
+    """Without AGENTSTATE_TENANTS, the tenants file the last `demo` in this home used."""
+    import json
+
+    from agentstate_etl.settings import load_env_file
+
+    load_env_file()
+    if os.environ.get("AGENTSTATE_TENANTS", "").strip():
+        return
+    marker = Path(os.environ.get("AGENTSTATE_HOME", "").strip() or "./data") / LAST_USED
+    if not marker.is_file():
+        return
+    tenants_file = json.loads(marker.read_text()).get("AGENTSTATE_TENANTS", "")
+    if tenants_file and Path(tenants_file).is_file():
+        os.environ["AGENTSTATE_TENANTS"] = tenants_file
+        typer.echo(f"tenants: {tenants_file} (the last demo's; set AGENTSTATE_TENANTS to change)")
+
+
+def _partitions_from_first_landed_day(settings: Settings) -> None:
+    """Without AGENTSTATE_START_DATE, the UI's partitions start at the lake's first landed day
+    (not months of never-landed days shown as missing)."""
+    from agentstate_etl import lake
+
+    if os.environ.get("AGENTSTATE_START_DATE", "").strip():
+        return
+    landed = settings.lake.partitions(lake.RAW)
+    if landed:
+        first = min(key.day for key in landed)
+        os.environ["AGENTSTATE_START_DATE"] = first.isoformat()
+        typer.echo(f"partitions from {first}, the first landed day (AGENTSTATE_START_DATE)")
+
+
 @app.command()
 def ui(port: int = 3000) -> None:
     """Open the Dagster UI over the same assets and run history ($DAGSTER_HOME)."""
+    from assets.runner import dagster_instance
+
     try:
+        _as_last_used()
         settings = load_config().settings
+        _partitions_from_first_landed_day(settings)
+        # created and migrated here, under the CLI's lock, before the webserver and the daemon
+        # start: two processes creating one fresh instance at once race on its schema
+        dagster_instance(settings)
     except AgentStateError as exc:
         _fail(str(exc))
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    ensure_instance_config(dagster_home)
     # the webserver and the daemon, as `dagster dev` starts them (without its superseded-command
     # warning), in one process group that Ctrl-C or SIGTERM stops whole
     here = str(Path(sys.executable).parent)
