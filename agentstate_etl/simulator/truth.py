@@ -420,10 +420,29 @@ def expected_kpis(totals: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+# the shipped reason groups (docs/warehouse.md), written out here rather than read from the
+# engine's file: a reason-specific activity rule allows a reason or its group
+SPEC_REASON_GROUPS: dict[tuple[str, str], str] = {
+    ("cxone", "PAID_BREAK"): "Break",
+    ("cxone", "LOGIN"): "Login",
+    ("koreai", "BRK"): "Break",
+    ("koreai", "LUNCH"): "Lunch",
+    ("koreai", "MTG"): "Meeting",
+    ("koreai", "TRN"): "Training",
+    ("koreai", "login"): "Login",
+}
+
+
 def _allowed(
-    rules: Iterable[tuple[str, str, str]], activity: str, state: str, reason: str | None
+    rules: Iterable[tuple[str, str, str]],
+    activity: str,
+    state: str,
+    reason: str | None,
+    group: str | None,
 ) -> bool:
-    return any(a == activity and s == state and (r == "*" or r == reason) for a, s, r in rules)
+    return any(
+        a == activity and s == state and (r == "*" or r in (reason, group)) for a, s, r in rules
+    )
 
 
 def _actual_timeline(
@@ -492,7 +511,8 @@ def expected_adherence(
         run: list[tuple[int, int, str, str | None]] = []
         pieces = _actual_timeline(by_agent.get(seg.agent_id, []), seg.start_ms, seg.end_ms)
         for piece in [*pieces, None]:  # None closes the last run
-            if piece is not None and not _allowed(rules, seg.activity, piece[2], piece[3]):
+            group = SPEC_REASON_GROUPS.get((vendor, piece[3] or "")) if piece else None
+            if piece is not None and not _allowed(rules, seg.activity, piece[2], piece[3], group):
                 run.append(piece)
                 continue
             if run and run[-1][1] - run[0][0] >= threshold_s * 1000:

@@ -2,8 +2,9 @@
 -- threshold: what both adherence marts are built from.
 -- Inputs: schedule_segments (the landed, valid segments), activity_mapping (activity, state,
 -- reason; '*' = any reason) and agent_state_intervals. At an instant of a segment the agent
--- is in adherence when its actual state, and for a reason-specific rule its reason, is
--- allowed by the segment's activity; an instant no interval covers is LOGGED_OUT (no data).
+-- is in adherence when its actual state, and for a reason-specific rule its reason or the
+-- reason's group (reason_mapping: PAID_BREAK and BRK are Break), is allowed by the activity;
+-- an instant no interval covers is LOGGED_OUT (no data).
 -- An activity the mapping does not name allows nothing. A span ends where the segment ends,
 -- but not at midnight: a span of a segment running past midnight takes both days' intervals.
 -- `actual_state`/`actual_reason` held longest within the span (ties: the earlier one).
@@ -40,7 +41,7 @@ WITH segments AS (
       ON any_reason.activity = p.activity AND any_reason.state = i.state
     LEFT JOIN (SELECT DISTINCT activity, state, reason FROM activity_mapping WHERE reason <> '*') AS this_reason
       ON this_reason.activity = p.activity AND this_reason.state = i.state
-     AND this_reason.reason = i.reason
+     AND this_reason.reason IN (i.reason, i.reason_group)
     WHERE i.start_ts < i.end_ts  -- a zero-length occurrence holds no time
 ), holes_out AS (
     -- segments with time no interval covers, where LOGGED_OUT is not allowed (where it is,
