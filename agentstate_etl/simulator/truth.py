@@ -500,7 +500,13 @@ def expected_adherence(
     open_activities = {a for a, s, _ in rules if s == READY}
     daily: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     exceptions = []
-    for seg in segments[segments["vendor"] == vendor].itertuples():
+    # only what was extracted counts: the landed days, up to the horizon
+    covered_from = day_ms(min(days))
+    covered_until = min(day_ms(max(days)) + DAY_MS, settled_ms(world, vendor))
+    for whole in segments[segments["vendor"] == vendor].itertuples():
+        seg = whole._replace(
+            start_ms=max(whole.start_ms, covered_from), end_ms=min(whole.end_ms, covered_until)
+        )
         if seg.start_ms >= seg.end_ms:
             continue
         for day, ms in _split_by_local_day(seg.start_ms, seg.end_ms, zone):

@@ -49,6 +49,8 @@ def build_from(backfill: Backfill, home: Path, partitions: set[date], analytics:
     source, target = lake.Lake.from_url(backfill.home / "lake"), lake.Lake.from_url(home / "lake")
     for key in source.partitions(lake.INTERVALS):
         if key.day in partitions:
+            raw = {d: source.read(d, key) for d in (lake.RAW, lake.QUARANTINE)}
+            target.commit(lake.RAW, key, raw, source.metadata(lake.RAW, key))  # its horizon
             target.commit(lake.INTERVALS, key, {lake.INTERVALS: source.read(lake.INTERVALS, key)})
     for key in source.partitions(lake.SCHEDULES):
         datasets = (schedules.SEGMENTS, schedules.QUARANTINE)

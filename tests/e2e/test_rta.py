@@ -46,3 +46,24 @@ def test_rta_now_is_as_of_the_last_extraction(backfill: Backfill) -> None:
     )
     assert unscheduled_out.empty
     assert backfill.query("SELECT * FROM rta_now WHERE state_since >= as_of").empty
+
+
+def test_adherence_counts_only_extracted_time(backfill: Backfill) -> None:
+    """The last day is landed up to the extraction's horizon: no exception, no scheduled second
+    reaches past it (time not extracted is unknown, not LOGGED_OUT), and its rows say they are
+    incomplete while a finished day's say complete."""
+    for vendor in ("cxengage", "cxone", "koreai"):
+        settled = pd.Timestamp(vendor_spec(vendor).capabilities.settled_until(SIM_NOW))
+        late = backfill.query(
+            f"SELECT * FROM mart_adherence_exceptions WHERE vendor = '{vendor}' "
+            f"AND end_ts > TIMESTAMPTZ '{settled}'"
+        )
+        assert late.empty, late
+    complete = backfill.query(
+        "SELECT day, bool_and(is_complete) AS complete FROM mart_adherence_daily GROUP BY day"
+    ).set_index("day")["complete"]
+    assert not complete[DAYS[-1]] and complete[DAYS[2]]
+    exceptions = backfill.query(
+        "SELECT day, bool_and(is_complete) AS complete FROM mart_adherence_exceptions GROUP BY day"
+    ).set_index("day")["complete"]
+    assert not exceptions[DAYS[-1]] and exceptions[DAYS[2]]

@@ -1,6 +1,6 @@
 -- Every maximal span out of adherence within a schedule segment (docs/warehouse.md, adherence), before the
 -- threshold: what both adherence marts are built from.
--- Inputs: schedule_segments (the landed, valid segments), activity_mapping (activity, state,
+-- Inputs: extracted_segments (the landed, valid segments, cut to the extracted time), activity_mapping (activity, state,
 -- reason; '*' = any reason) and agent_state_intervals. At an instant of a segment the agent
 -- is in adherence when its actual state, and for a reason-specific rule its reason or the
 -- reason's group (reason_mapping: PAID_BREAK and BRK are Break), is allowed by the activity;
@@ -15,7 +15,7 @@ CREATE TEMP TABLE adherence_spans AS
 WITH segments AS (
     SELECT row_number() OVER () AS segment_id, vendor, tenant_id, agent_id, activity,
            epoch_ms(start_ts) AS segment_start, epoch_ms(end_ts) AS segment_end
-    FROM schedule_segments
+    FROM extracted_segments
     WHERE start_ts < end_ts
 ), segment_partitions AS (
     -- each UTC-day partition a segment overlaps (a partition's intervals lie within its

@@ -5,6 +5,8 @@
 -- scheduled_open_s: scheduled time of activities that allow READY; worked_s: ready + busy +
 -- ACW seconds of the day from mart_state_totals_daily (0 without a row there).
 -- unknown_activity_s: scheduled time of activities the activity mapping does not name.
+-- Only scheduled time that was extracted counts (68_extracted_segments); is_complete: every UTC
+-- partition the report day spans is landed whole and for good (as in the totals).
 CREATE TABLE mart_adherence_daily AS
 WITH activities AS (
     SELECT activity, bool_or(state = 'READY') AS allows_ready
@@ -15,7 +17,7 @@ WITH activities AS (
            coalesce(a.allows_ready, false) AS allows_ready, a.activity IS NULL AS unknown_activity,
            epoch_ms(least(s.end_ts, d.next_midnight))
                - epoch_ms(greatest(s.start_ts, d.local_midnight)) AS ms
-    FROM schedule_segments AS s
+    FROM extracted_segments AS s
     JOIN report_days AS d ON d.local_midnight < s.end_ts AND s.start_ts < d.next_midnight
     LEFT JOIN activities AS a USING (activity)
     WHERE s.start_ts < s.end_ts
@@ -48,7 +50,9 @@ SELECT vendor, tenant_id, agent_id, day,
        open_ms / 1000.0 AS scheduled_open_s,
        worked_s,
        CASE WHEN open_ms > 0 THEN 100.0 * worked_s / (open_ms / 1000.0) END AS conformance_pct,
-       unknown_ms / 1000.0 AS unknown_activity_s
+       unknown_ms / 1000.0 AS unknown_activity_s,
+       coalesce(l.is_complete, false) AS is_complete
 FROM joined
+LEFT JOIN report_day_landed AS l USING (vendor, tenant_id, day)
 WHERE scheduled_ms > 0
 ORDER BY vendor, tenant_id, agent_id, day;
