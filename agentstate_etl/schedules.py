@@ -14,10 +14,11 @@ files' writer and readers), so a different lake only has to replace those.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -191,8 +192,17 @@ def reason_counts(reasons: pd.Series) -> Counter[str]:
 
 
 def land_file(schedule: ScheduleFile, settings: Settings) -> ScheduleLanding:
-    """Validate one inbox file and replace its day's landed segments and quarantine."""
-    frame, split = validate(read_schedule_file(schedule.path), schedule.path.name, schedule.day)
+    """Validate one inbox file and replace its day's landed segments and quarantine.
+
+    The file is read once: its checksum and its rows come from the same bytes, so a file
+    rewritten after the inbox was scanned lands whole under its own checksum (and one caught
+    half-written lands under a checksum the finished file will not match: it is pending again).
+    """
+    payload = schedule.path.read_bytes()
+    schedule = replace(schedule, sha256=hashlib.sha256(payload).hexdigest())
+    frame, split = validate(
+        parse_schedule_file(payload, schedule.path.suffix), schedule.path.name, schedule.day
+    )
     reasons = reason_counts(split.quarantine["reason"])
     if split.quarantine_rate > settings.max_quarantine_rate:
         sample = split.quarantine.head(3)[["reason", "raw_record"]].to_dict("records")
@@ -246,13 +256,29 @@ def inbox(folder: Path) -> list[ScheduleFile]:
         match = SCHEDULE_FILE_NAME.match(path.name)
         if not match or not path.is_file():
             continue
-        day = date.fromisoformat(match.group(1))
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:  # 2026-02-30.csv: not a day (`misnamed` says so); the rest go on
+            continue
         if day not in newest or path.stat().st_mtime_ns > newest[day].stat().st_mtime_ns:
             newest[day] = path
     return [
         ScheduleFile(day, path, hashlib.sha256(path.read_bytes()).hexdigest())
         for day, path in sorted(newest.items())
     ]
+
+
+def misnamed(folder: Path) -> list[str]:
+    """Files named like a schedule file whose name is not a calendar day (`2026-02-30.csv`)."""
+    names = []
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        match = SCHEDULE_FILE_NAME.match(path.name)
+        if match:
+            try:
+                date.fromisoformat(match.group(1))
+            except ValueError:
+                names.append(path.name)
+    return names
 
 
 def pending(settings: Settings) -> list[ScheduleFile]:
@@ -286,11 +312,11 @@ def warehouse_inputs(
 # --- storage: the only functions that read or write schedule files ---------------------------
 
 
-def read_schedule_file(path: Path) -> pd.DataFrame:
-    """A schedule file as given: CSV cells as text, Parquet columns as typed."""
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    return pq.read_table(path).to_pandas()
+def parse_schedule_file(payload: bytes, suffix: str) -> pd.DataFrame:
+    """A schedule file's bytes as given: CSV cells as text, Parquet columns as typed."""
+    if suffix == ".csv":
+        return pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
+    return pq.read_table(pa_arrow.BufferReader(payload)).to_pandas()
 
 
 def schedule_key(day: date) -> lake.PartitionKey:

@@ -411,6 +411,10 @@ def run_backfill(
             report.failures["warehouse"] = _failure_message(result, {WAREHOUSE_STEP})
             progress("warehouse: FAILED")
             return report
+    report.warnings += [
+        f"schedules: {name} is not named after a calendar day (YYYY-MM-DD): ignored"
+        for name in schedules.misnamed(settings.schedules)
+    ]
     pending = schedules.pending(settings)
     if pending:  # landing them also brings the adherence marts of their days up to date
         progress(f"schedules: {len(pending)} new or changed file(s) in {settings.schedules} ...")

@@ -60,6 +60,8 @@ def schedule_files(
     settings = agentstate.settings()
     landings: list[ScheduleLanding] = []
     failures: dict[str, str] = {}
+    for name in schedules.misnamed(settings.schedules):
+        context.log.warning(f"{name}: not named after a calendar day (YYYY-MM-DD): ignored")
     for schedule in schedules.pending(settings):
         try:
             landings.append(schedules.land_file(schedule, settings))

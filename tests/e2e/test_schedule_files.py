@@ -98,3 +98,39 @@ def test_backfill_lands_the_schedule_files_and_builds_adherence(
             "SELECT vendor, count(*) FROM mart_adherence_daily GROUP BY vendor"
         ).fetchall()
     assert dict(daily)["cxone"] > 0
+
+
+def test_a_file_named_after_no_day_is_set_aside_and_the_rest_land(tmp_path: Path) -> None:
+    """`2026-02-30.csv` matches the name pattern but is no day: it is named in a warning and
+    left alone; the inbox's other files land (before, its ValueError stopped every backfill)."""
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5)
+    inbox = tmp_path / "inbox" / "schedules"
+    write(inbox, "2026-02-30.csv", ROWS)
+    write(inbox, "2026-03-08.csv", ROWS)
+    assert schedules.misnamed(inbox) == ["2026-02-30.csv"]
+    assert [f.path.name for f in schedules.inbox(inbox)] == ["2026-03-08.csv"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [schedule_files], resources={"agentstate": resource}, instance=instance
+        )
+        assert result.success
+        logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("2026-02-30.csv: not named after a calendar day" in m for m in logged), logged
+    landed = lake.Lake.from_url(tmp_path / "lake")
+    assert landed.has(lake.SCHEDULES, schedules.schedule_key(date(2026, 3, 8)))
+
+
+def test_a_file_rewritten_after_the_scan_lands_whole_under_its_own_checksum(
+    tmp_path: Path,
+) -> None:
+    """The checksum and the rows come from one read: a file replaced between the inbox scan and
+    its landing lands as it is then, with that content's checksum, so it is not pending again;
+    it never lands half of itself under the whole file's checksum."""
+    settings = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5).settings()
+    inbox = tmp_path / "inbox" / "schedules"
+    write(inbox, "2026-03-08.csv", ROWS[:1])
+    (scanned,) = schedules.pending(settings)
+    write(inbox, "2026-03-08.csv", ROWS)  # the WFM tool rewrites it meanwhile
+    landing = schedules.land_file(scanned, settings)
+    assert landing.valid == 2
+    assert schedules.pending(settings) == []
