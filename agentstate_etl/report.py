@@ -114,6 +114,16 @@ def _source(df: pd.DataFrame) -> pd.Series:
     return df["vendor"] + " · " + df["tenant_id"]
 
 
+def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Data as text, never markup: plotly renders `<a href>`, `<b>` and friends inside labels,
+    so a vendor's agent name or reason could become a live link; escaped, it reads as typed."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    return out
+
+
 def _days(df: pd.DataFrame) -> pd.DataFrame:
     """Days as ISO text: a category axis with one tick per day, not a clock axis."""
     out = df.copy()
@@ -529,6 +539,13 @@ def write_report(
             if "mart_adherence_exceptions" in present:
                 exceptions = _days(frame(con, _sql("adherence_exceptions"), params))
 
+    # what only charts show is escaped here; tables (`_table`) escape their own cells
+    state, reasons, acw = (_as_text(f) for f in (state, reasons, acw))
+    labels, intraday = _as_text(labels), _as_text(intraday)
+    if adherence is not None:
+        adherence = _as_text(adherence)
+    if exceptions is not None:
+        exceptions = _as_text(exceptions)
     state, reasons, acw, recon = _days(state), _days(reasons), _days(acw), _days(recon)
     sections = [
         _state_sections(state, labels),

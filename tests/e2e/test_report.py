@@ -193,3 +193,30 @@ def test_clear_errors_without_a_warehouse_or_rows(warehouse_home: Path) -> None:
     code, output = report()
     assert code == 1 and "agentstate backfill" in output
     assert not (warehouse_home / "reports").exists()
+
+
+def test_names_from_the_data_are_text_not_markup(
+    warehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent name holding a link is shown as typed: plotly would render `<a href>` inside a
+    label as a live link, so data reaches the page escaped."""
+    from agentstate_etl import report as report_module
+
+    hostile = '<a href="https://evil.example/">boss</a>'
+    original = report_module.frame
+    labels_sql = report_module._sql("agent_labels")
+
+    def frame(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> object:
+        found = original(con, sql, params)  # type: ignore[arg-type]
+        if sql == labels_sql:
+            found["agent"] = hostile
+        return found
+
+    monkeypatch.setattr(report_module, "frame", frame)
+    code, output = report()
+    assert code == 0, output
+    page = Path(output.strip()).read_text()
+    assert "&lt;a href=" in page  # the name is there, as text
+    # never as markup: neither raw nor as the JSON escapes plotly's figure data would carry
+    assert '<a href="https://evil.example/">' not in page
+    assert "\\u003ca href" not in page and "evil.example\\u002f\\u0022" not in page
