@@ -34,13 +34,28 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def output_path(out: Path | None, default: Path) -> Path:
+    """Where an export may go: a regular file or a new one, never through a symbolic link, a
+    directory or a device (the rename would replace a device node, or a link's target)."""
+    path = default if out is None else out
+    if not str(out if out is not None else default).strip() or path == Path("."):
+        raise ConfigError("--out must name a file, got an empty path")
+    if path.is_symlink():
+        raise ConfigError(f"--out {path} is a symbolic link: it is not followed; name a file")
+    path = path.absolute()
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file (a device or pipe)"
+        raise ConfigError(f"--out {path} is {kind}: name a file to write")
+    return path
+
+
 def export_table(
     warehouse: Path, table: str, file_format: str, out: Path | None, exports_dir: Path
 ) -> Export:
     """Write `table` to `out` (default `exports_dir/<table>.<format>`) and count its rows."""
     if file_format not in COPY_OPTIONS:
         raise ConfigError(f"--format must be one of {', '.join(COPY_OPTIONS)}, got {file_format!r}")
-    path = (out or exports_dir / f"{table}.{file_format}").resolve()
+    path = output_path(out, exports_dir / f"{table}.{file_format}")
     with read_only(warehouse) as con:
         tables = table_names(con)
         if table not in tables:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -70,3 +71,27 @@ def test_bad_format_and_missing_warehouse_are_clear(warehouse_home: Path) -> Non
     (warehouse_home / "warehouse.duckdb").unlink()
     code, output = export("--table", "mart_acw_daily", "--format", "csv")
     assert code == 1 and "agentstate backfill" in output
+
+
+def test_out_never_replaces_a_device_a_directory_or_a_links_target(
+    warehouse_home: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    directory = tmp_path / "folder"
+    directory.mkdir()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    args = ("--table", "mart_acw_daily", "--format", "csv", "--out")
+    for out, says in [
+        (link, "symbolic link"),
+        (directory, "a directory"),
+        (fifo, "not a regular file"),
+        ("", "empty path"),
+    ]:
+        code, output = export(*args, str(out))
+        assert code == 1 and says in output and "Traceback" not in output, output
+        assert len(output.strip().splitlines()) == 1, output
+    assert target.read_text() == "keep me" and fifo.exists() and not fifo.is_file()
