@@ -64,11 +64,18 @@ def assert_refused_at_once(result: Result, home: Path, *names: str) -> None:
         ("AGENTSTATE_LOOKBACK_HOURS", "inf"),
         ("KOREAI_TIMEZONE", "Mars/Olympus"),
         ("AGENTSTATE_STATE_MAPPING", "no-such-mapping.csv"),
+        ("AGENTSTATE_REASON_MAPPING", "no-such-reasons.csv"),
+        ("AGENTSTATE_ACTIVITY_MAPPING", "MALFORMED"),
+        ("AGENTSTATE_SCHEDULES_DIR", "A-FILE"),
     ],
 )
 def test_an_invalid_value_fails_at_once_naming_its_variable(
     home: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
+    if value.isupper():  # a file made here: a malformed mapping, a file for a folder
+        made = home / value.lower()
+        made.write_text("activity,colour\nOpen,green\n")
+        value = str(made)
     monkeypatch.setenv(name, value)
     assert_refused_at_once(backfill(), home, name)
 
