@@ -261,12 +261,11 @@ class Settings:
             raise ConfigError(
                 f"AGENTSTATE_ACTIVITY_MAPPING must name a CSV file, got {str(settings.activity_mapping)!r}"
             )
-        if settings.schedules_dir and settings.schedules_dir.exists():
-            if not settings.schedules_dir.is_dir():
-                raise ConfigError(
-                    f"AGENTSTATE_SCHEDULES_DIR must name a folder, got the file "
-                    f"{str(settings.schedules_dir)!r}"
-                )
+        folder = settings.schedules_dir
+        if folder and folder.exists() and not folder.is_dir():
+            raise ConfigError(
+                f"AGENTSTATE_SCHEDULES_DIR must name a folder, got the file {str(folder)!r}"
+            )
         # the mapping files are read now, not at the warehouse step after every fetch
         from agentstate_etl.activities import activity_mapping
         from agentstate_etl.reasons import reason_groups
