@@ -10,6 +10,7 @@ so it never needs more than a few hundred characters of what the vendor sent.
 from __future__ import annotations
 
 import base64
+import html
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -26,7 +27,15 @@ SHORT_SECRET = 8
 
 # credential-shaped text, whoever it belongs to: (pattern, what to keep before REDACTED)
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(Basic|Bearer)(\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1\2"),
+    # a credential after the scheme: 8 characters or more with a digit or a base64 sign, so
+    # the words of "basic authentication failed" stay
+    (
+        re.compile(
+            r"\b(Basic|Bearer)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9+/=_-])[A-Za-z0-9._~+/=-]{8,}",
+            re.IGNORECASE,
+        ),
+        r"\1\2",
+    ),
     # a JWT (three base64url parts) or what is left of one: `eyJ` is base64 of `{"`
     (re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){0,2}"), ""),
     (
@@ -41,20 +50,50 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# what .NET and other JSON writers escape besides JSON's own: HTML-sensitive characters
+_JSON_HTML_SAFE = {"&": "\\u0026", "<": "\\u003c", ">": "\\u003e", "'": "\\u0027", "+": "\\u002b"}
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """What any base64 text holding `raw` contains, wherever `raw` starts in the encoded
+    bytes (3 alignments, both alphabets): the characters its own bytes alone decide. A folded
+    `Authorization: Basic` header cut anywhere still shows one of these."""
+    cores = set()
+    for offset in range(3):
+        padded = b"\0" * offset + raw
+        whole = len(padded) // 3 * 4  # characters of complete groups
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(padded).decode()
+            core = text[4 if offset else 0 : whole]
+            if len(core) >= SHORT_SECRET:
+                cores.add(core)
+    return cores
+
+
 def spellings(secret: str) -> set[str]:
-    """The forms a secret value takes on the wire and in echoes of it."""
+    """The forms a secret value takes on the wire and in echoes of it: as is, URL-encoded
+    (either hex case, `+` for spaces or not), JSON- and .NET-escaped, HTML-escaped, and inside
+    base64 at any alignment."""
     if not secret:
         return set()
+    percent = quote(secret, safe="")
+    json_text = orjson.dumps(secret).decode()[1:-1]
     forms = {
         secret,
-        quote(secret, safe=""),
+        percent,
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent),
         quote_plus(secret),
-        orjson.dumps(secret).decode()[1:-1],
+        json_text,
+        "".join(_JSON_HTML_SAFE.get(c, c) for c in json_text),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        html.escape(secret).replace("&#x27;", "&#39;"),
     }
     raw = secret.encode()
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()
         forms |= {text, text.rstrip("=")}
+    forms |= _base64_cores(raw)
     return {form for form in forms if form}
 
 

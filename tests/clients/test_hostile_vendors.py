@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,9 +55,16 @@ def echo(status: int, token_ok: bool = True) -> Callable[[httpx.Request], httpx.
         if request.url.path == "/oauth/token" and token_ok:
             return httpx.Response(200, json={"access_token": ACCESS_TOKEN, "expires_in": 3600})
         credential = request.headers.get("authorization") or request.headers.get("auth")
+        body = request.content.decode()
         seen = {
             "credential": credential,  # as an API gateway quotes a header it cannot parse
-            "body": request.content.decode(),
+            # as other gateways quote it: in an HTML page, .NET's JSON, lowercase percent-hex,
+            # and a folded header whose base64 continues on the next line
+            "html": html.escape(f"{credential} {body}"),
+            "dotnet": orjson.dumps(f"{credential} {body}").decode().replace("&", "\\u0026"),
+            "lower_hex": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), body),
+            "folded": (credential or "")[:14] + "\r\n\t" + (credential or "")[14:],
+            "body": body,
             "headers": dict(request.headers),
             "url": str(request.url),
         }

@@ -86,3 +86,29 @@ def test_vendor_error_redacts_what_it_is_given() -> None:
     )
     assert JWT[:40] not in str(error) and "shh-value" not in str(error)
     assert "shh-value" not in error.url and "partition=koreai/2026-03-08" in str(error)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        PASSWORD.replace("&", "&amp;"),  # HTML-escaped
+        PASSWORD.replace("&", "\\u0026").replace("+", "\\u002b"),  # .NET's JSON escapes
+        quote(PASSWORD, safe="").lower(),  # percent-encoded in lowercase hex
+        # a folded `Authorization: Basic` header: the base64 of user:password, cut mid-way
+        base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()[6:],
+        # the pair inside a longer base64 text, at each alignment
+        base64.b64encode(f"x{USER}:{PASSWORD}".encode()).decode(),
+        base64.b64encode(f"xy{USER}:{PASSWORD}".encode()).decode(),
+    ],
+)
+def test_every_encoding_of_an_echoed_secret_goes(echo: str) -> None:
+    secrets = Secrets()
+    secrets.add_basic(USER, PASSWORD)
+    text = secrets.redact(f"upstream said: {echo} (trace 7)")
+    assert REDACTED in text and text.endswith("(trace 7)"), text
+    assert "w0rd" not in text and "c2VjcmV0" not in text[-30:]
+
+
+def test_the_word_basic_alone_is_not_a_secret() -> None:
+    message = "HTTP 401: Basic authentication failed; use Bearer tokens instead"
+    assert redact(message) == message
