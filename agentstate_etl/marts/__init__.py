@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -108,6 +108,14 @@ AGENT_SITES_SCHEMA = pa.schema(
         ("site_id", pa.string()),
     ]
 )
+COVERAGE_SCHEMA = pa.schema(
+    [
+        ("vendor", pa.string()),
+        ("tenant_id", pa.string()),
+        ("partition_date", pa.date32()),
+        ("horizon", pa.timestamp("ms", tz="UTC")),
+    ]
+)
 LANDED_SCHEMA = pa.schema(
     [
         ("vendor", pa.string()),
@@ -196,6 +204,29 @@ def _completeness(lk: Lake, vendor: str, tenants: list[str], plan: DayPlan, zone
     )
 
 
+def _coverage(lk: Lake, vendor: str, tenants: list[str], days: Iterable[date]) -> pa.Table:
+    """What was extracted, per landed partition: from its day's start to its horizon (the
+    raw landing's, capped at the day's end). Adherence counts only this time."""
+    rows = []
+    for tenant in tenants:
+        for day in days:
+            key = PartitionKey(vendor, tenant, day)
+            raw = lk.manifest(lake.RAW, key)
+            if (
+                raw is None
+                or not lk.has(lake.INTERVALS, key)
+                or lake.EXTRACTED_AT not in raw.metadata
+            ):
+                continue
+            horizon = datetime.fromisoformat(raw.metadata[lake.EXTRACTED_AT])
+            day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+            rows.append((vendor, tenant, day, min(horizon, day_end)))
+    return pa.Table.from_pylist(
+        [dict(zip(COVERAGE_SCHEMA.names, row, strict=True)) for row in rows],
+        schema=COVERAGE_SCHEMA,
+    )
+
+
 def _compute_slice(
     settings: Settings, spill: Path, vendor: str, tenants: list[str], plan: DayPlan
 ) -> duckdb.DuckDBPyConnection:
@@ -218,6 +249,7 @@ def _compute_slice(
     )
     _load(con, lk, "lake_agent_sites", lk.objects(lake.AGENT_SITES, owned), AGENT_SITES_SCHEMA)
     con.register("report_day_landed", _completeness(lk, vendor, tenants, plan, settings.report_tz))
+    con.register("partition_coverage", _coverage(lk, vendor, tenants, plan.read_days))
     con.register("reason_mapping", reason_groups())
     con.execute("SET VARIABLE drift_tolerance_s = ?", [settings.drift_tolerance_s])
     con.execute(

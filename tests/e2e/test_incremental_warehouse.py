@@ -36,7 +36,14 @@ def tables(path: Path) -> dict[str, list[tuple]]:
 
 
 def land(source: lake.Lake, target: lake.Lake, key: lake.PartitionKey) -> None:
-    """What a backfill of one partition leaves in the lake (its intervals and summary)."""
+    """What a backfill of one partition leaves in the lake (raw with its horizon, intervals,
+    summary)."""
+    target.commit(
+        lake.RAW,
+        key,
+        {d: source.read(d, key) for d in (lake.RAW, lake.QUARANTINE)},
+        source.metadata(lake.RAW, key),
+    )
     for landing, datasets in (
         (lake.INTERVALS, [lake.INTERVALS]),
         (lake.SUMMARY, [lake.SUMMARY, lake.SUMMARY_REQUESTS, lake.SUMMARY_QUARANTINE]),

@@ -22,6 +22,7 @@ from agentstate_etl.activities import ACTIVITY_MAPPING_SCHEMA
 from agentstate_etl.intervals import INTERVAL_SCHEMA
 from agentstate_etl.marts import (
     AGENT_SITES_SCHEMA,
+    COVERAGE_SCHEMA,
     LANDED_SCHEMA,
     SUMMARY_REQUEST_SCHEMA,
     SUMMARY_SCHEMA,
@@ -128,6 +129,32 @@ def segment_table(segments: list[tuple[str, str, int, int]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schedules.SEGMENT_SCHEMA)
 
 
+def extracted(intervals: pa.Table, segments: pa.Table) -> pa.Table:
+    """Every UTC day these examples touch, landed whole (the tenant's partitions exist even
+    for an agent who never logged in)."""
+    times = [
+        t.value // 1_000_000
+        for table in (intervals, segments)
+        for column in ("start_ts", "end_ts")
+        for t in table.column(column).to_pandas()
+    ]
+    if not times:
+        return COVERAGE_SCHEMA.empty_table()
+    first, last = min(times) // DAY - 1, max(times) // DAY + 1
+    return pa.Table.from_pylist(
+        [
+            {
+                "vendor": "cxone",
+                "tenant_id": "t",
+                "partition_date": _ts(day * DAY).date(),
+                "horizon": _ts((day + 1) * DAY),
+            }
+            for day in range(first, last + 1)
+        ],
+        schema=COVERAGE_SCHEMA,
+    )
+
+
 def build(
     intervals: pa.Table,
     segments: pa.Table,
@@ -154,6 +181,7 @@ def build(
         "lake_agent_sites": AGENT_SITES_SCHEMA.empty_table(),
         "reason_mapping": reason_groups(),
         "report_day_landed": LANDED_SCHEMA.empty_table(),
+        "partition_coverage": extracted(intervals, segments),
     }
     for name, table in inputs.items():
         con.register(f"{name}_input", table)

@@ -1,6 +1,6 @@
 -- The schedule segments cut to the time that was extracted (docs/warehouse.md, adherence): per
--- tenant, each landed UTC-day partition from its day's start to its horizon (the last instant
--- its intervals reach: the day's end, or the last poll's). Scheduled time no landing covers
+-- tenant, each landed UTC-day partition from its day's start to its horizon (partition_coverage:
+-- the day's end, or the last poll's). Scheduled time no landing covers
 -- (days not loaded, the rest of today) is unknown, not LOGGED_OUT: it counts in neither
 -- adherence mart. The covered pieces of one segment that follow each other join again, so a
 -- segment running past midnight stays one.
@@ -8,9 +8,8 @@ CREATE TEMP TABLE extracted_segments AS
 WITH coverage AS (
     SELECT vendor, tenant_id,
            CAST(partition_date - DATE '1970-01-01' AS BIGINT) * 86400000 AS day_start,
-           epoch_ms(max(end_ts)) AS horizon
-    FROM agent_state_intervals
-    GROUP BY vendor, tenant_id, partition_date
+           epoch_ms(horizon) AS horizon
+    FROM partition_coverage
 ), segments AS (
     SELECT row_number() OVER () AS segment, vendor, tenant_id, agent_id, activity,
            epoch_ms(start_ts) AS seg_start, epoch_ms(end_ts) AS seg_end
