@@ -117,10 +117,13 @@ def build_collect_job(vendor: str, tenants: Sequence[Tenant]) -> dg.JobDefinitio
                 for event in _materializations(tenant, outcome):
                     context.log_event(event)
                 if outcome.gap:
-                    context.log.warning(
-                        f"{tenant.label}: nothing collected between {outcome.gap[0]} and "
-                        f"{outcome.gap[1]}: the vendor no longer kept it (its days stay incomplete)"
+                    lost = (
+                        f"{tenant.label}: warning: nothing collected between {outcome.gap[0]} "
+                        f"and {outcome.gap[1]}: the vendor no longer kept it (its days stay "
+                        "incomplete)"
                     )
+                    context.log.warning(lost)
+                    PROGRESS.info(lost)
         touched = sorted({k for p in polls for k in [*p.partitions, *(i.key for i in p.intervals)]})
         if touched:
             build = update_warehouse(settings, touched)

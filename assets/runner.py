@@ -423,6 +423,7 @@ def run_backfill(
         )
         _stop_if_interrupted(result)
         report.run_ids["schedules"] = result.run_id
+        report.warnings += [f"schedules: {line}" for line in _warnings(result)]
         if result.success:
             progress(f"schedules: ok (run {result.run_id[:8]})")
         else:
