@@ -45,6 +45,7 @@ from agentstate_etl.intervals import fetch_window
 from agentstate_etl.simulator.config import CREDENTIALS
 from agentstate_etl.simulator.server import SimulatorProcess, loopback_socket, vendor_env
 from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
+from agentstate_etl.vendors.cxone import CAPABILITIES as CXONE_LIMITS
 
 RTA = f"/v1/tenants/{CREDENTIALS.cxengage_tenant_id}/wfm/rta"
 LOOKBACK_H = 12
@@ -128,6 +129,7 @@ def _engine(job: Job, vendor: str) -> int:
     for day in job.day_list():
         raw, _, _ = pipeline.run_partition(source, day, settings)
         records += raw.fetched
+        REQUESTS[0] += raw.fetch_stats.get("requests", 0)
     build_warehouse(settings)
     return records
 
@@ -604,6 +606,10 @@ def write_breakdown(session: Path, out: Path) -> None:
     out.with_suffix(".phases.txt").write_text("\n".join(lines) + "\n")
 
 
+ROSTERS = Path(tempfile.gettempdir()) / "agentstate-bench-rosters"
+REQUESTS = [0]  # vendor requests of an engine row (history, not summaries), for requests/s
+
+
 def measure(job: Job) -> None:
     if job.name in CLI_ROWS:
         measure_cli(job)
@@ -612,7 +618,10 @@ def measure(job: Job) -> None:
         measure_rebuild_cli(job)
         return
     start_from(job)
-    os.environ.update(vendor_env(job.base_url), **BENCH_RETENTION)
+    os.environ.update(
+        vendor_env(job.base_url, cxone_agents_file=str(ROSTERS / "cxone-agents-tenant-1.csv")),
+        **BENCH_RETENTION,
+    )
     os.environ.update(
         AGENTSTATE_HOME=job.home,
         AGENTSTATE_NOW=job.now,
@@ -645,7 +654,11 @@ def measure(job: Job) -> None:
         (out / f"{job.name}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
         (out / f"{job.name}.html").write_text(profiler.output_html())
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"records": records, "seconds": seconds, "rss_mib": peak_mib}))
+    print(
+        json.dumps(
+            {"records": records, "seconds": seconds, "rss_mib": peak_mib, "requests": REQUESTS[0]}
+        )
+    )
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -707,6 +720,7 @@ def simulator_args(agents: int, first: date, now: datetime, vendors: str) -> lis
         *("--agents", str(agents), "--start", start, "--now", now.isoformat()),
         *("--seed", "7", "--vendors", vendors),
         *("--cxengage-retention-days", BENCH_RETENTION["CXENGAGE_RETENTION_DAYS"]),
+        *("--roster-dir", str(ROSTERS)),  # CXone history is asked per agent of the roster
     ]
 
 
@@ -1055,6 +1069,15 @@ def report(
         + (f" (best of runs taking {rebuild['runs']} s)" if rebuild else ""),
         rate("rebuild") >= 1e6 if rate("rebuild") else None,
     )
+    cxone = results.get("agentstate-cxone")
+    if cxone and cxone.get("requests"):
+        per_s = cxone["requests"] / cxone["seconds"]
+        bar(
+            f"CXone ({agents} agents x {days} days, one history request per agent and window): "
+            f"{cxone['requests']:,} requests in {cxone['seconds']:.1f} s = {per_s:.1f}/s within "
+            f"its limit of {CXONE_LIMITS.requests_per_s:g}/s",
+            per_s <= (CXONE_LIMITS.requests_per_s or float("inf")),
+        )
     one, many = results.get("memory-1d"), results.get("memory-14d")
     if one and many:
         growth = many["rss_mib"] / one["rss_mib"]

@@ -65,6 +65,10 @@ def simulate(
         int,
         typer.Option(help="never serve every Nth CxEngage interval of each agent (chain gaps)"),
     ] = 0,
+    roster_dir: Annotated[
+        str | None,
+        typer.Option(help="write the CXone roster files here (default: a new temporary folder)"),
+    ] = None,
     speed: Annotated[
         float,
         typer.Option(
@@ -123,7 +127,11 @@ def simulate(
     built = VENDORS if vendors == "all" else tuple(v.strip() for v in vendors.split(","))
     rosters: dict[int, str] = {}
     if "cxone" in built:  # history is asked per agent: the agents, as a roster file lists them
-        folder = Path(tempfile.mkdtemp(prefix="agentstate-sim-roster-"))
+        folder = (
+            Path(roster_dir)
+            if roster_dir
+            else Path(tempfile.mkdtemp(prefix="agentstate-sim-roster-"))
+        )
         rosters = write_roster_files(dict(enumerate(worlds, start=1)), folder)
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     until = (
