@@ -32,6 +32,13 @@ from agentstate_etl.http import (
 )
 from agentstate_etl.lake import Lake
 from agentstate_etl.vendors.capabilities import Capabilities
+from agentstate_etl.warehouse.location import (
+    DATA_PATH_VARIABLE,
+    DEFAULT_RETENTION_DAYS,
+    RETENTION_VARIABLE,
+    URL_VARIABLE,
+    WarehouseLocation,
+)
 
 INTERVAL_MINUTES: tuple[int, ...] = (15, 30, 60)
 DEFAULT_START_DATE = date(2026, 1, 1)
@@ -182,6 +189,11 @@ class Settings:
     # AGENTSTATE_COLLECT_OVERLAP_S: each poll re-reads this much before the high-water mark,
     # for records the vendor publishes late
     collect_overlap_s: float = 600.0
+    warehouse_url: str = ""  # AGENTSTATE_WAREHOUSE_URL; empty: a SQLite catalog in home
+    warehouse_data_path: str = (
+        ""  # AGENTSTATE_WAREHOUSE_DATA_PATH; empty: $AGENTSTATE_HOME/warehouse
+    )
+    snapshot_retention_days: float = DEFAULT_RETENTION_DAYS  # AGENTSTATE_WAREHOUSE_SNAPSHOT_...
 
     @cached_property
     def lake(self) -> Lake:
@@ -192,9 +204,12 @@ class Settings:
         """Where the workforce-management tool drops schedule files (docs/warehouse.md, adherence)."""
         return self.schedules_dir or self.home / "inbox" / "schedules"
 
-    @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
+    @cached_property
+    def warehouse(self) -> WarehouseLocation:
+        """The DuckLake of the marts (docs/warehouse.md): its catalog and data path."""
+        return WarehouseLocation.from_values(
+            self.warehouse_url, self.warehouse_data_path, self.home, self.snapshot_retention_days
+        )
 
     def client_options(self, partition: str, transport: Any = None) -> ClientOptions:
         """How a vendor client runs for `partition` under these settings."""
@@ -256,6 +271,14 @@ class Settings:
             ),
             collect_every_s=_parse_float("AGENTSTATE_COLLECT_EVERY_S", "300", 1.0),
             collect_overlap_s=_parse_float("AGENTSTATE_COLLECT_OVERLAP_S", "600", 0.0),
+            warehouse_url=_env(URL_VARIABLE, ""),
+            warehouse_data_path=_env(DATA_PATH_VARIABLE, ""),
+            snapshot_retention_days=_parse_float(
+                RETENTION_VARIABLE, f"{DEFAULT_RETENTION_DAYS:g}", 0.0
+            ),
+        )
+        WarehouseLocation.from_values(  # validated now: a bad value fails naming its variable
+            settings.warehouse_url, settings.warehouse_data_path, home
         )
         if settings.activity_mapping and not settings.activity_mapping.is_file():
             raise ConfigError(
