@@ -1,4 +1,4 @@
-"""The `agentstate` command: demo, backfill, simulate, ui.
+"""The `agentstate` command: demo, backfill, rebuild, report, export, sql, simulate, ui.
 
 Heavy modules (Dagster, pandas, DuckDB, plotly) are imported inside the commands that use
 them: every command pays this module's imports at start-up, so the engine stays importable
@@ -7,6 +7,7 @@ without Dagster and `agentstate export` does not load what `agentstate demo` nee
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ import typer
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.config import Config, load_config
-from agentstate_etl.errors import AgentStateError
+from agentstate_etl.errors import AgentStateError, WarehouseError
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
 from agentstate_etl.settings import Settings, parse_day
 from agentstate_etl.simulator.cli import simulate
@@ -222,7 +223,7 @@ def demo(
     except KeyboardInterrupt as exc:
         raise typer.Exit(code=_interrupted(exc)) from None
     warehouse = settings.warehouse
-    if warehouse.exists():
+    with contextlib.suppress(WarehouseError):  # nothing was built: the failures say why
         _print_frame(
             "Per-agent daily totals (hours, UTC days)", run_report(warehouse, "daily_totals")
         )
@@ -249,8 +250,10 @@ def demo(
         "\nNext steps:\n"
         f"  Dagster UI:  DAGSTER_HOME={dagster_home} .venv/bin/agentstate ui  (this demo's tenants)\n"
         "               (the tenant assets show without the simulator's credentials; runs need them)\n"
-        f"  Query:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
-        ".sql('select * from mart_state_totals_daily limit 10'))\"\n"
+        f"  Query:       AGENTSTATE_HOME={settings.home} .venv/bin/agentstate sql -c "
+        "'select * from mart_state_totals_daily limit 10'\n"
+        "               (or, in Python: from agentstate_etl.warehouse import connect)\n"
+        f"  Warehouse:   {warehouse}\n"
         "  Tables:      agent_state_intervals, mart_state_totals_daily, mart_not_ready_reasons_daily,\n"
         "               mart_acw_daily, mart_reconciliation, mart_state_totals_interval,\n"
         "               mart_kpis_daily, mart_adherence_daily, mart_adherence_exceptions, rta_now"
@@ -260,8 +263,10 @@ def demo(
 
 @app.command()
 def rebuild() -> None:
-    """Rebuild every mart from the lake (no vendor calls); equals the incremental warehouse."""
-    from agentstate_etl.marts import build_warehouse
+    """Rebuild every mart from the lake (no vendor calls); equals the incremental warehouse.
+
+    Also migrates a warehouse from before DuckLake (docs/warehouse.md)."""
+    from agentstate_etl.marts.update import build_warehouse
 
     try:
         build = build_warehouse(Settings.from_env())
@@ -270,7 +275,7 @@ def rebuild() -> None:
     for warning in build.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
-        f"rebuilt {build.path} from {build.partitions} partition(s): "
+        f"rebuilt {build.location} from {build.partitions} partition(s): "
         + ", ".join(f"{table} {rows:,}" for table, rows in build.rows_published.items())
     )
 
@@ -315,6 +320,78 @@ def _partitions_from_first_landed_day(settings: Settings) -> None:
         first = min(key.day for key in landed)
         os.environ["AGENTSTATE_START_DATE"] = first.isoformat()
         typer.echo(f"partitions from {first}, the first landed day (AGENTSTATE_START_DATE)")
+
+
+@app.command("expire-snapshots")
+def expire_snapshots() -> None:
+    """Expire warehouse snapshots older than AGENTSTATE_WAREHOUSE_SNAPSHOT_RETENTION_DAYS."""
+    from agentstate_etl.warehouse.maintenance import expire_snapshots as expire
+
+    try:
+        settings = Settings.from_env()
+        expired = expire(settings.warehouse)
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"expired {expired.snapshots} snapshot(s) older than {expired.kept_since:%Y-%m-%d %H:%M} "
+        f"UTC; deleted {expired.files_deleted} data file(s) no snapshot uses"
+    )
+
+
+@app.command()
+def sql(
+    command: Annotated[
+        str | None, typer.Option("-c", "--command", help="run this SQL, print its result, exit")
+    ] = None,
+    read_only: Annotated[bool, typer.Option(help="a read-only session")] = False,
+) -> None:
+    """A SQL session on the warehouse (every table by its name): one query with -c, else a
+    prompt reading statements ended by `;` (`.quit` or Ctrl-D leaves)."""
+    import duckdb
+
+    from agentstate_etl.warehouse import connect
+
+    try:
+        con = connect(read_only=read_only)
+    except AgentStateError as exc:
+        _fail(str(exc))
+    with con:
+        if command is not None:
+            try:
+                _show(con.sql(command))
+            except duckdb.Error as exc:
+                _fail(str(exc))
+            return
+        _repl(con)
+
+
+def _show(result: object) -> None:
+    """A query's rows as DuckDB draws them (a statement without rows prints nothing)."""
+    if result is not None:
+        typer.echo(str(result).rstrip("\n"))
+
+
+def _repl(con: object) -> None:
+    import duckdb
+
+    typer.echo("agentstate sql: statements end with ';', .quit or Ctrl-D leaves")
+    pending: list[str] = []
+    while True:
+        try:
+            line = input("agentstate> " if not pending else "        ...> ")
+        except EOFError:
+            typer.echo("")
+            return
+        if not pending and line.strip() in (".quit", ".exit"):
+            return
+        pending.append(line)
+        if not line.rstrip().endswith(";"):
+            continue
+        statement, pending = "\n".join(pending), []
+        try:
+            _show(con.sql(statement))  # type: ignore[attr-defined]
+        except duckdb.Error as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
 
 
 @app.command()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from agentstate_etl.errors import ConfigError, WarehouseError
 from agentstate_etl.marts.query import read_only, table_names
+from agentstate_etl.sql_text import identifier, literal
+from agentstate_etl.warehouse.location import WarehouseLocation
 
 # COPY options per format: CSV with a header row, Parquet compressed with zstd.
 COPY_OPTIONS = {
@@ -28,10 +30,6 @@ class Export:
     format: str
     path: Path
     rows: int
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def output_path(out: Path | None, default: Path) -> Path:
@@ -50,7 +48,7 @@ def output_path(out: Path | None, default: Path) -> Path:
 
 
 def export_table(
-    warehouse: Path, table: str, file_format: str, out: Path | None, exports_dir: Path
+    warehouse: WarehouseLocation, table: str, file_format: str, out: Path | None, exports_dir: Path
 ) -> Export:
     """Write `table` to `out` (default `exports_dir/<table>.<format>`) and count its rows."""
     if file_format not in COPY_OPTIONS:
@@ -67,9 +65,8 @@ def export_table(
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
         try:
             # the table name is one the warehouse listed, quoted; the path is a quoted literal
-            quoted = '"' + table.replace('"', '""') + '"'
             written = con.execute(
-                f"COPY (SELECT * FROM {quoted}) TO {_sql_string(str(temp))} "
+                f"COPY (SELECT * FROM {identifier(table)}) TO {literal(str(temp))} "
                 f"({COPY_OPTIONS[file_format]})"
             ).fetchall()
             os.replace(temp, path)

@@ -34,7 +34,7 @@ from agentstate_etl.intervals import (
     plain,
     vendor_intervals,
 )
-from agentstate_etl.marts import AGENT_SITES_SCHEMA, SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
+from agentstate_etl.lake_schemas import AGENT_SITES_SCHEMA, SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.validation import (
     QUARANTINE_COLUMNS,

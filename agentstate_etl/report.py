@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from agentstate_etl.errors import ConfigError, WarehouseError
 from agentstate_etl.marts.query import frame, read_only, table_names
+from agentstate_etl.warehouse.location import WarehouseLocation
 
 PAGE_DIR = Path(__file__).with_name("report_page")
 
@@ -500,7 +501,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def write_report(
-    warehouse: Path,
+    warehouse: WarehouseLocation,
     reports_dir: Path,
     start: date | None = None,
     end: date | None = None,

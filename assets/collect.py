@@ -18,7 +18,7 @@ import pandas as pd
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.collect import TenantPoll, poll_tenant
 from agentstate_etl.errors import AgentStateError
-from agentstate_etl.marts import update_warehouse
+from agentstate_etl.marts.update import update_warehouse
 from agentstate_etl.pipeline import DAY_ERRORS
 from agentstate_etl.settings import Settings
 from agentstate_etl.tenants import Tenant

@@ -20,7 +20,8 @@ from agentstate_etl.errors import ConfigError
 
 EXECUTORS = ("default", "celery", "k8s")
 WAREHOUSE_QUEUE = "warehouse"
-# the warehouse's steps go to the worker that keeps $AGENTSTATE_HOME/warehouse.duckdb
+# the warehouse's steps have a queue of their own, so a deployment can size their workers
+# apart (they need memory, not vendor rate); any host may run them: the DuckLake is shared
 WAREHOUSE_OP_TAGS = {"dagster-celery/queue": WAREHOUSE_QUEUE}
 
 

@@ -29,7 +29,7 @@ from agentstate_etl.config import Config, resolve_all
 from agentstate_etl.errors import AgentStateError, ConfigError
 from agentstate_etl.interrupts import stop_requested
 from agentstate_etl.lake import PartitionKey
-from agentstate_etl.marts import landed_partitions
+from agentstate_etl.marts.affected import landed_partitions
 from agentstate_etl.settings import Settings, ensure_instance_config
 from agentstate_etl.tenants import Tenant
 from assets.executors import executor_name

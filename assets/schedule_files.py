@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from agentstate_etl import schedules
-from agentstate_etl.marts import update_schedule_days
+from agentstate_etl.marts.affected import update_schedule_days
 from agentstate_etl.pipeline import DAY_ERRORS
 from agentstate_etl.schedules import ScheduleLanding
 from assets.resources import AgentStateSettings

@@ -1,4 +1,4 @@
-"""The warehouse: every mart of docs/warehouse.md, updated for the days a run landed (one writer at a time).
+"""The warehouse: every mart of docs/warehouse.md, updated for the days a run landed (one writer at a time, on any host).
 
 It is partitioned like the vendor assets: materializing its partitions recomputes the report
 days those UTC days touch, for every vendor and tenant landed in the lake, and nothing else.
@@ -10,7 +10,9 @@ sensor, which is running by default.
 import dagster as dg
 
 from agentstate_etl.canonical import VENDORS
-from agentstate_etl.marts import CHECKS, CheckOutcome, landed_partitions, update_warehouse
+from agentstate_etl.marts.affected import landed_partitions
+from agentstate_etl.marts.checks import CHECKS, CheckOutcome
+from agentstate_etl.marts.update import update_warehouse
 from assets.executors import WAREHOUSE_OP_TAGS
 from assets.partitions import partition_days
 from assets.resources import AgentStateSettings
@@ -68,10 +70,10 @@ def build_warehouse_asset(
 
     @dg.asset(
         name=WAREHOUSE.path[-1],
-        description="agent_state_intervals and every mart, as Parquet per table, vendor and "
-        "day behind the views of $AGENTSTATE_HOME/warehouse.duckdb; a run recomputes only the "
-        "report days its partitions touch and publishes them all at once.",
-        kinds={"duckdb", "parquet"},
+        description="agent_state_intervals and every mart, in the DuckLake of "
+        "AGENTSTATE_WAREHOUSE_URL; a run recomputes only the report days its partitions touch "
+        "and commits them all in one snapshot.",
+        kinds={"duckdb", "ducklake", "parquet"},
         deps=[*upstream, SCHEDULE_FILES],
         group_name="warehouse",
         partitions_def=partitions,
@@ -100,7 +102,8 @@ def build_warehouse_asset(
                 "reconciliation_status": dict(build.reconciliation_status),
                 "partitions_read": build.partitions,
                 "report_days": [str(d) for d in build.report_days],
-                "path": dg.MetadataValue.path(str(build.path)),
+                "warehouse": str(build.location),
+                "rebuilt": build.rebuilt,
             },
             check_results=[_check_result(name, build.checks[name]) for name in CHECKS],
         )

@@ -1,53 +1,35 @@
-"""Reading the warehouse as the product does (checks, demo, report, export).
-
-`read_only` opens warehouse.duckdb read-only; when an analyst holds it open read-write (DuckDB
-then locks other processes out), it opens the same views in memory instead, so the product's
-reads never fail on someone else's session.
+"""Reading the warehouse as the product does (checks, demo, report, export): a read-only
+DuckLake session, which no analyst's session, read-only or read-write, can block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from agentstate_etl.errors import WarehouseError
-from agentstate_etl.marts import catalog, view_tables
-
-
-def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(warehouse), read_only=True)
-    except (duckdb.IOException, duckdb.ConnectionException):
-        current = warehouse.parent / "marts" / "current"  # beside it, as MartStore keeps it
-        return catalog.connect(current, view_tables())
+from agentstate_etl.warehouse.location import WarehouseLocation
+from agentstate_etl.warehouse.session import ALIAS, open_session
 
 
 @contextmanager
-def read_only(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that shows timestamps in UTC and never blocks on an analyst's session.
-
-    A warehouse that was never built is an error saying what to run, not DuckDB's file error.
-    """
-    if not warehouse.is_file():
-        raise WarehouseError(
-            f"no warehouse at {warehouse}: run `agentstate backfill` first "
-            "(or `agentstate demo` to try it on simulated data)"
-        )
-    with _open(warehouse) as con:
-        con.execute("SET TimeZone = 'UTC'")
+def read_only(warehouse: WarehouseLocation) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that shows timestamps in UTC; a warehouse never built is an error saying
+    what to run."""
+    with closing(open_session(warehouse, read_only=True)) as con:
         yield con
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The warehouse's tables and views, by name (not the catalog's own bookkeeping view)."""
+    """The warehouse's tables and views, by name."""
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name <> 'agentstate_catalog' ORDER BY table_name"
+        "WHERE table_catalog = ? AND table_schema = 'main' ORDER BY table_name",
+        [ALIAS],
     ).fetchall()
     return [name for (name,) in rows]
 
@@ -58,10 +40,10 @@ def frame(
     return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
 
-def query(warehouse: Path, sql: str) -> pd.DataFrame:
+def query(warehouse: WarehouseLocation, sql: str) -> pd.DataFrame:
     with read_only(warehouse) as con:
         return frame(con, sql)
 
 
-def query_file(warehouse: Path, path: Path) -> pd.DataFrame:
+def query_file(warehouse: WarehouseLocation, path: Path) -> pd.DataFrame:
     return query(warehouse, path.read_text())

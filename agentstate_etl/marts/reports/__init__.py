@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from agentstate_etl.marts.query import query_file
+from agentstate_etl.warehouse.location import WarehouseLocation
 
 REPORTS_DIR = Path(__file__).parent
 
 
-def run_report(warehouse: Path, name: str) -> pd.DataFrame:
+def run_report(warehouse: WarehouseLocation, name: str) -> pd.DataFrame:
     return query_file(warehouse, REPORTS_DIR / f"{name}.sql")
