@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
@@ -20,11 +19,13 @@ from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
 from agentstate_etl.simulator.world import World
 from agentstate_etl.tenants import Tenant, environment_tenants
+from agentstate_etl.warehouse.location import WarehouseLocation
 from assets.partitions import daily_partitions
 from assets.resources import AgentStateSettings, resource_key, tenant_resource
 from assets.schedule_files import schedule_files
 from assets.vendor_assets import build_tenant_assets
 from assets.warehouse import build_warehouse_asset
+from tests.warehouse import copy_warehouse, query, warehouse_of
 
 # A week around the US spring-forward (2026-03-08), "now" in the afternoon of the last day,
 # so the last partition is still in progress and some agents are logged in.
@@ -44,12 +45,11 @@ class Backfill:
     instance: dg.DagsterInstance
 
     @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
+    def warehouse(self) -> WarehouseLocation:
+        return warehouse_of(self.home)
 
-    def query(self, sql: str, path: Path | None = None) -> pd.DataFrame:
-        with duckdb.connect(str(path or self.warehouse), read_only=True) as con:
-            return con.sql(sql).to_arrow_table().to_pandas()
+    def query(self, sql: str, warehouse: WarehouseLocation | None = None) -> pd.DataFrame:
+        return query(warehouse or self.warehouse, sql)
 
 
 PARTITIONS = daily_partitions(DEFAULT_START_DATE)
@@ -156,12 +156,14 @@ def backfill(
 
 
 @pytest.fixture(scope="session")
-def dst_warehouse(backfill: Backfill, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dst_warehouse(
+    backfill: Backfill, tmp_path_factory: pytest.TempPathFactory
+) -> WarehouseLocation:
     """The same lake, marts built in a DST zone."""
     home = tmp_path_factory.mktemp("agentstate-dst")
     shutil.copytree(backfill.home / "lake", home / "lake")
     assert build_warehouse_run(backfill, home, report_tz=DST_ZONE).success
-    return home / "warehouse.duckdb"
+    return warehouse_of(home)
 
 
 @pytest.fixture
@@ -169,8 +171,7 @@ def warehouse_home(backfill: Backfill, tmp_path: Path, monkeypatch: pytest.Monke
     """$AGENTSTATE_HOME holding a copy of the session's warehouse, free to change."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     home = tmp_path / "data"
-    home.mkdir()
-    shutil.copy(backfill.warehouse, home / "warehouse.duckdb")
+    copy_warehouse(backfill.home, home)
     monkeypatch.setenv("AGENTSTATE_HOME", str(home))
     return home
 
@@ -195,7 +196,7 @@ class Analytics:
     interval_minutes: int
     threshold_s: float
     rules: tuple[tuple[str, str, str], ...]
-    warehouse: Path
+    warehouse: WarehouseLocation
     settings: dict[str, object]  # of the AgentStateSettings resource that built it
 
 
@@ -212,7 +213,7 @@ ANALYTICS_VARIANTS = {
 def analytics(
     request: pytest.FixtureRequest,
     backfill: Backfill,
-    dst_warehouse: Path,
+    dst_warehouse: WarehouseLocation,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Analytics:
     """The session backfill's marts in UTC and across the DST change, 15- and 30-minute
@@ -237,4 +238,4 @@ def analytics(
         return Analytics(name, zone, minutes, threshold, rules, dst_warehouse, settings)
     (home / "lake").symlink_to(backfill.home / "lake", target_is_directory=True)
     assert build_warehouse_run(backfill, home, **settings).success
-    return Analytics(name, zone, minutes, threshold, rules, home / "warehouse.duckdb", settings)
+    return Analytics(name, zone, minutes, threshold, rules, warehouse_of(home), settings)

@@ -16,6 +16,7 @@ import pytest
 
 from agentstate_etl import lake, schedules
 from agentstate_etl.simulator.schedule import schedule
+from agentstate_etl.warehouse.location import WarehouseLocation
 from tests.e2e.conftest import (
     DAYS,
     DST_ZONE,
@@ -25,6 +26,7 @@ from tests.e2e.conftest import (
     build_warehouse_run,
 )
 from tests.e2e.test_marts_match_truth import normalized
+from tests.warehouse import warehouse_of
 
 DAY = date(2026, 3, 8)  # New York's spring-forward day: UTC 05:00 on the 8th to 04:00 on the 9th
 
@@ -56,10 +58,12 @@ def build_from(backfill: Backfill, home: Path, partitions: set[date], analytics:
         datasets = (schedules.SEGMENTS, schedules.QUARANTINE)
         target.commit(lake.SCHEDULES, key, {d: source.read(d, key) for d in datasets})
     assert build_warehouse_run(backfill, home, **analytics.settings).success
-    return home / "warehouse.duckdb"
+    return warehouse_of(home)
 
 
-def rows_of_day(backfill: Backfill, warehouse: Path, table: str, keys: list[str]) -> pd.DataFrame:
+def rows_of_day(
+    backfill: Backfill, warehouse: WarehouseLocation, table: str, keys: list[str]
+) -> pd.DataFrame:
     return normalized(
         backfill.query(f"SELECT * FROM {table} WHERE day = DATE '{DAY}'", warehouse), keys
     )

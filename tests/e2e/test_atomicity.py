@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from agentstate_etl import lake, marts
-from agentstate_etl.marts import MART_TABLES
+from agentstate_etl import lake
+from agentstate_etl.marts import compute
 from agentstate_etl.tenants import environment_tenant
+from agentstate_etl.warehouse.session import open_session
 from tests.e2e.conftest import (
     DAYS,
     Backfill,
@@ -21,13 +22,7 @@ from tests.e2e.conftest import (
     tenant_assets,
     vendor_resources,
 )
-
-
-def tables(path: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in MART_TABLES
-        }
+from tests.warehouse import tables, warehouse_of
 
 
 @pytest.fixture
@@ -39,40 +34,47 @@ def copy_of(backfill: Backfill, tmp_path: Path) -> Path:
     return home
 
 
-def test_reader_holding_the_warehouse_open_does_not_break_a_run(
+def snapshot(home: Path) -> int:
+    with closing(open_session(warehouse_of(home), read_only=True)) as con:
+        return int(
+            con.execute("SELECT id FROM ducklake_current_snapshot('warehouse')").fetchone()[0]
+        )  # type: ignore[index]
+
+
+def test_a_reader_in_a_transaction_keeps_its_snapshot_while_a_run_commits(
     backfill: Backfill, copy_of: Path
 ) -> None:
-    reader = duckdb.connect(str(copy_of / "warehouse.duckdb"), read_only=True)
+    reader = open_session(warehouse_of(copy_of), read_only=True)
     try:
-        before = reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone()
+        reader.execute("BEGIN")
+        before = reader.execute("SELECT count(*) FROM agent_state_intervals").fetchone()
+        seen = snapshot(copy_of)
         assert build_warehouse_run(backfill, copy_of).success
-        # The open session reads the new generation through the same views.
-        assert reader.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone() == before
+        assert snapshot(copy_of) > seen
+        # the open transaction reads its snapshot, whole; the next one reads the run's
+        assert reader.execute("SELECT count(*) FROM agent_state_intervals").fetchone() == before
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*) FROM agent_state_intervals").fetchone() == before
     finally:
         reader.close()
-    assert tables(copy_of / "warehouse.duckdb") == tables(backfill.warehouse)
+    assert tables(warehouse_of(copy_of)) == tables(backfill.warehouse)
 
 
 def test_failed_warehouse_build_leaves_previous_warehouse(
     backfill: Backfill, copy_of: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    path = copy_of / "warehouse.duckdb"
-    before = tables(path)
-    generation = (copy_of / "marts" / "current").resolve()
+    before, seen = tables(warehouse_of(copy_of)), snapshot(copy_of)
     broken = tmp_path / "broken-sql"
-    shutil.copytree(marts.SQL_DIR, broken)
+    shutil.copytree(compute.SQL_DIR, broken)
     (broken / "35_broken.sql").write_text("SELECT * FROM a_table_that_does_not_exist;")
-    monkeypatch.setattr(marts, "SQL_DIR", broken)
+    monkeypatch.setattr(compute, "SQL_DIR", broken)
     result = build_warehouse_run(backfill, copy_of)
     assert not result.success
-    assert (copy_of / "marts" / "current").resolve() == generation
-    assert tables(path) == before
-    # the failed build's unfinished generation is gone; only finished ones remain
-    generations = list((copy_of / "marts" / "generations").iterdir())
-    assert all((g / ".complete").exists() for g in generations)
+    assert snapshot(copy_of) == seen  # nothing was committed
+    assert tables(warehouse_of(copy_of)) == before
     monkeypatch.undo()
     assert build_warehouse_run(backfill, copy_of).success
-    assert tables(path) == tables(backfill.warehouse)
+    assert tables(warehouse_of(copy_of)) == tables(backfill.warehouse)
 
 
 def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
@@ -122,4 +124,4 @@ def test_failed_partition_write_leaves_previous_lake_and_rerun_is_identical(
             tags=range_tags(DAYS),
         ).success
     assert build_warehouse_run(backfill, copy_of).success
-    assert tables(copy_of / "warehouse.duckdb") == tables(backfill.warehouse)
+    assert tables(warehouse_of(copy_of)) == tables(backfill.warehouse)

@@ -78,7 +78,7 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
     assert code == 0, output
     assert "Telemetry" not in output  # the instance the CLI creates sends no usage statistics
     assert "enabled: false" in (home / "dagster" / "dagster.yaml").read_text()
-    assert (home / "data" / "warehouse.duckdb").exists()
+    assert (home / "data" / "warehouse.sqlite").exists()
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
     assert len(runs) == 4  # one single run per vendor tenant for the whole range, then the marts

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
+from agentstate_etl.warehouse.session import open_session
+from tests.warehouse import warehouse_of
 
 READERS = {"csv": "read_csv", "parquet": "read_parquet"}
 
@@ -29,8 +31,7 @@ def test_export_round_trips_to_the_table(
     path_text, rows_text = output.strip().split("\t")
     path = Path(path_text)
     assert path == warehouse_home / "exports" / f"{table}.{file_format}"
-    with duckdb.connect(str(warehouse_home / "warehouse.duckdb"), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with closing(open_session(warehouse_of(warehouse_home), read_only=True)) as con:
         exported = f"{READERS[file_format]}('{path}')"
         count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         assert rows_text == f"{count} rows" and count > 0
@@ -68,7 +69,7 @@ def test_unknown_table_lists_the_tables(warehouse_home: Path) -> None:
 def test_bad_format_and_missing_warehouse_are_clear(warehouse_home: Path) -> None:
     code, output = export("--table", "mart_acw_daily", "--format", "xlsx")
     assert code == 1 and "csv, parquet" in output
-    (warehouse_home / "warehouse.duckdb").unlink()
+    (warehouse_home / "warehouse.sqlite").unlink()
     code, output = export("--table", "mart_acw_daily", "--format", "csv")
     assert code == 1 and "agentstate backfill" in output
 

@@ -6,14 +6,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentstate_etl import lake
-from agentstate_etl.marts import MART_TABLES, build_warehouse, update_warehouse
+from agentstate_etl.marts import update
+from agentstate_etl.marts.update import build_warehouse, update_warehouse
 from agentstate_etl.settings import Settings
 from tests.e2e.conftest import DST_ZONE, SIM_NOW, Backfill
+from tests.warehouse import tables
 
 
 def engine_settings(home: Path, zone: str) -> Settings:
@@ -26,13 +27,6 @@ def engine_settings(home: Path, zone: str) -> Settings:
         max_quarantine_rate=0.01,
         now_override=SIM_NOW,
     )
-
-
-def tables(path: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in MART_TABLES
-        }
 
 
 def land(source: lake.Lake, target: lake.Lake, key: lake.PartitionKey) -> None:
@@ -100,12 +94,10 @@ def test_incremental_updates_equal_a_rebuild(backfill: Backfill) -> None:
 def test_rebuild_in_slices_equals_one_slice(
     backfill: Backfill, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from agentstate_etl import marts
-
     shutil.copytree(backfill.home / "lake", tmp_path / "lake")
     settings_ = engine_settings(tmp_path, DST_ZONE)
     build_warehouse(settings_)
     whole = tables(settings_.warehouse)
-    monkeypatch.setattr(marts, "CHUNK_DAYS", 1)
+    monkeypatch.setattr(update, "CHUNK_DAYS", 1)
     build_warehouse(settings_)
     assert tables(settings_.warehouse) == whole

@@ -7,8 +7,6 @@ summary drift), in UTC and in a DST zone.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
 import pandas as pd
 import pytest
@@ -18,6 +16,7 @@ from agentstate_etl.canonical import VENDORS
 from agentstate_etl.intervals import fetch_window
 from agentstate_etl.simulator import truth
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.warehouse.location import WarehouseLocation
 from tests.e2e.conftest import DAYS, DST_ZONE, SIM_NOW, Backfill
 
 
@@ -65,7 +64,7 @@ def test_intervals_equal_truth(backfill: Backfill, vendor: str) -> None:
 @pytest.mark.parametrize("zone", ["UTC", DST_ZONE])
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_daily_marts_equal_truth(
-    backfill: Backfill, dst_warehouse: Path, vendor: str, zone: str
+    backfill: Backfill, dst_warehouse: WarehouseLocation, vendor: str, zone: str
 ) -> None:
     path = backfill.warehouse if zone == "UTC" else dst_warehouse
     where = f"WHERE vendor = '{vendor}'"
@@ -88,7 +87,7 @@ def test_daily_marts_equal_truth(
     )
 
 
-def test_dst_day_has_23_hours(dst_warehouse: Path, backfill: Backfill) -> None:
+def test_dst_day_has_23_hours(dst_warehouse: WarehouseLocation, backfill: Backfill) -> None:
     hours = backfill.query(
         "SELECT day, max(logged_in_s) / 3600 AS h FROM mart_state_totals_daily GROUP BY day",
         dst_warehouse,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
+from agentstate_etl.warehouse.session import open_session
 from tests.e2e.conftest import DAYS, Backfill
+from tests.warehouse import warehouse_of
 
 SYNTHETIC_ADHERENCE = Path(__file__).with_name("synthetic_adherence.sql")
 CHROMIUM_FLAGS = [
@@ -36,7 +39,8 @@ ADHERENCE_TABLES = ("mart_adherence_daily", "mart_adherence_exceptions")
 def drop_adherence(con: duckdb.DuckDBPyConnection) -> None:
     """Remove the adherence marts, views (as the warehouse has them) or synthetic tables."""
     for name, kind in con.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN ?",
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = 'warehouse' AND table_name IN ?",
         [list(ADHERENCE_TABLES)],
     ).fetchall():
         con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
@@ -44,13 +48,13 @@ def drop_adherence(con: duckdb.DuckDBPyConnection) -> None:
 
 def with_adherence(home: Path) -> None:
     """Small synthetic adherence marts with known figures in place of the real ones."""
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+    with closing(open_session(warehouse_of(home), read_only=False)) as con:
         drop_adherence(con)
         con.execute(SYNTHETIC_ADHERENCE.read_text())
 
 
 def without_adherence(home: Path) -> None:
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+    with closing(open_session(warehouse_of(home), read_only=False)) as con:
         drop_adherence(con)
 
 
@@ -189,7 +193,7 @@ def test_clear_errors_without_a_warehouse_or_rows(warehouse_home: Path) -> None:
     assert "no agent-days" in output and f"holds {DAYS[0]}" in output
     code, output = report("--start", DAYS[2].isoformat(), "--end", DAYS[1].isoformat())
     assert code == 1 and "exclusive" in output
-    (warehouse_home / "warehouse.duckdb").unlink()
+    (warehouse_home / "warehouse.sqlite").unlink()
     code, output = report()
     assert code == 1 and "agentstate backfill" in output
     assert not (warehouse_home / "reports").exists()

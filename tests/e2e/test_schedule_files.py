@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
@@ -18,6 +17,7 @@ from assets.resources import AgentStateSettings
 from assets.schedule_files import schedule_files, schedule_files_sensor
 from tests.e2e.conftest import DAYS
 from tests.e2e.test_cli import home, run  # noqa: F401 - the CLI test's fixture
+from tests.warehouse import query, warehouse_of
 
 ROWS = [
     ("cxone", "t1", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
@@ -96,10 +96,10 @@ def test_backfill_lands_the_schedule_files_and_builds_adherence(
     assert warning and "quarantined" in warning[0], output
     runs = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()
     assert len(runs) == 3 and all(r.is_success for r in runs)  # cxone, schedules, warehouse
-    with duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True) as con:
-        daily = con.sql(
-            "SELECT vendor, count(*) FROM mart_adherence_daily GROUP BY vendor"
-        ).fetchall()
+    daily = query(
+        warehouse_of(home / "data"),
+        "SELECT vendor, count(*) AS n FROM mart_adherence_daily GROUP BY vendor",
+    ).itertuples(index=False)
     assert dict(daily)["cxone"] > 0
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +17,7 @@ from agentstate_etl import lake, pipeline
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.cli import app
 from agentstate_etl.config import load_config
-from agentstate_etl.marts import build_warehouse
+from agentstate_etl.marts.update import build_warehouse
 from agentstate_etl.simulator import truth
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer, credential_variable
@@ -27,6 +26,7 @@ from agentstate_etl.tenants import (
     environment_tenant,
     read_tenants_file,
 )
+from agentstate_etl.warehouse.location import WarehouseLocation
 from tests.e2e.conftest import (
     DAYS,
     RETENTION,
@@ -39,6 +39,7 @@ from tests.e2e.conftest import (
     vendor_resources,
 )
 from tests.e2e.test_marts_match_truth import assert_same
+from tests.warehouse import query, warehouse_of
 
 TWO_DAYS = DAYS[:2]
 
@@ -168,7 +169,7 @@ def test_a_tenant_with_wrong_credentials_fails_alone_and_is_named(
     assert f"cxengage/tenant-sim-2 {DAYS[0]}: " in output and "401" in output
     assert "not-the-password" not in output
     assert landed_tenants(cli_home) == {"cxengage/tenant-sim"}
-    assert (cli_home / "data" / "warehouse.duckdb").exists()
+    assert (cli_home / "data" / "warehouse.sqlite").exists()
     runs = dg.DagsterInstance.from_config(str(cli_home / "dagster")).get_runs()
     by_tenant = {r.tags.get("agentstate/tenant"): r for r in runs}
     assert len(runs) == 3  # one run per tenant, then the warehouse
@@ -238,12 +239,11 @@ TABLES = {
 }
 
 
-def tables(path: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            table: con.sql(f"SELECT * FROM {table} ORDER BY {order}").df()
-            for table, order in TABLES.items()
-        }
+def tables(warehouse: WarehouseLocation) -> dict[str, pd.DataFrame]:
+    return {
+        table: query(warehouse, f"SELECT * FROM {table} ORDER BY {order}")
+        for table, order in TABLES.items()
+    }
 
 
 def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
@@ -254,7 +254,7 @@ def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
     configure(monkeypatch, tmp_path, tmp_path / "all", three_tenants)
     code, output = backfill(vendor="cxone")  # the vendor with a summary report
     assert code == 0, output
-    together = tables(tmp_path / "all" / "warehouse.duckdb")
+    together = tables(warehouse_of(tmp_path / "all"))
 
     separate: dict[str, list[pd.DataFrame]] = {table: [] for table in TABLES}
     settings = load_config().settings
@@ -263,7 +263,7 @@ def test_one_command_for_three_tenants_equals_three_single_tenant_runs(
         alone = environment_tenant("cxone", environ)
         home = dataclasses.replace(settings, home=tmp_path / f"tenant-{number}")
         pipeline.run_partition(alone.resolve(environ), DAYS[0], home)
-        for table, frame in tables(build_warehouse(home).path).items():
+        for table, frame in tables(build_warehouse(home).location).items():
             separate[table].append(frame)
     for table, order in TABLES.items():
         keys = [c.strip() for c in order.split(",")]

@@ -1,5 +1,5 @@
 """The warehouse and the Dagster instance under real concurrent processes, as users run them:
-an analyst's read-write session, two builds at once, a build killed mid-way, two first runs
+an analyst's read-write session, three builds at once, a build killed before its commit, two first runs
 into a fresh DAGSTER_HOME, a backfill killed with SIGKILL."""
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from agentstate_etl import lake
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.warehouse.session import open_session
 from tests.e2e.conftest import DAYS, SIM_NOW, Backfill
-from tests.e2e.test_incremental_warehouse import tables
+from tests.warehouse import tables, warehouse_of
 
 POLL_S = 0.05
 WAIT_S = 120
@@ -66,12 +67,13 @@ def agentstate(home: Path, *args: str, **env: str) -> subprocess.CompletedProces
 
 
 ANALYST = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1])  # read-write, as `duckdb data/warehouse.duckdb` opens it
+import sys
+from agentstate_etl.warehouse import connect
+con = connect()  # read-write, as an analyst's notebook opens it
 con.execute("CREATE TABLE my_notes AS SELECT range AS n FROM range(1500)")
-con.execute("INSERT INTO my_notes SELECT 1500 + range FROM range(10)")  # stays in the WAL
 print(con.execute("SELECT count(*) FROM mart_state_totals_daily").fetchone()[0], flush=True)
-sys.stdin.readline()
+sys.stdin.readline()  # the session stays open while runs rebuild the marts
+con.execute("INSERT INTO my_notes SELECT 1500 + range FROM range(10)")
 con.close()
 """
 
@@ -80,7 +82,8 @@ con.close()
 def analyst(home: Path) -> Iterator[subprocess.Popen[str]]:
     assert agentstate(home, "rebuild").returncode == 0
     process = subprocess.Popen(
-        [sys.executable, "-c", ANALYST, str(home / "warehouse.duckdb")],
+        [sys.executable, "-c", ANALYST],
+        env=environment(home),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -101,17 +104,19 @@ def test_an_analysts_read_write_session_breaks_nothing_and_keeps_their_table(
     exported = agentstate(home, "export", "--table", "mart_state_totals_daily", "--format", "csv")
     assert exported.returncode == 0, exported.stderr
     assert (home / "exports" / "mart_state_totals_daily.csv").stat().st_size > 0
+    shown = agentstate(home, "sql", "-c", "SELECT count(*) AS notes FROM my_notes")
+    assert shown.returncode == 0 and "1500" in shown.stdout, shown.stderr
     analyst.communicate("\n", timeout=WAIT_S)
     assert analyst.returncode == 0
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM my_notes").fetchone() == (1510,)
-    assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+    notes = tables(warehouse_of(home), ["my_notes"])["my_notes"]
+    assert sorted(notes) == [(n,) for n in range(1510)]
+    assert tables(warehouse_of(home)) == tables(backfill.warehouse)
 
 
 UPDATE = """
 import sys
 from agentstate_etl import lake
-from agentstate_etl.marts import update_warehouse
+from agentstate_etl.marts.update import update_warehouse
 from agentstate_etl.settings import Settings
 settings = Settings.from_env()
 update_warehouse(settings, settings.lake.partitions(lake.INTERVALS, sys.argv[1]))
@@ -119,35 +124,58 @@ update_warehouse(settings, settings.lake.partitions(lake.INTERVALS, sys.argv[1])
 
 
 def test_concurrent_builds_lose_no_update(home: Path, backfill: Backfill) -> None:
-    """Two updates of different vendors at once: both succeed and neither loses the other's."""
-    for _ in range(3):
-        shutil.rmtree(home / "marts", ignore_errors=True)
-        (home / "warehouse.duckdb").unlink(missing_ok=True)
+    """Three updates of different vendors at once into a new warehouse: all succeed (the first
+    to hold the lock builds it whole) and none loses another's days."""
+    for _ in range(2):
+        (home / "warehouse.sqlite").unlink(missing_ok=True)
+        shutil.rmtree(home / "warehouse", ignore_errors=True)
         processes = [
             subprocess.Popen([sys.executable, "-c", UPDATE, vendor], env=environment(home))
             for vendor in ("cxengage", "cxone", "koreai")
         ]
         assert [p.wait(timeout=WAIT_S) for p in processes] == [0, 0, 0]
-        assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+        assert tables(warehouse_of(home)) == tables(backfill.warehouse)
 
 
-def test_a_build_killed_mid_way_leaves_the_previous_warehouse(
-    home: Path, backfill: Backfill
+KILLED_BEFORE_COMMIT = """
+import pathlib, sys, time
+from agentstate_etl.marts import publish
+from agentstate_etl.marts.update import build_warehouse
+from agentstate_etl.settings import Settings
+
+def stop_before_commit(self, con, message):
+    pathlib.Path(sys.argv[1]).write_text("every day written, not committed")
+    time.sleep(600)
+
+publish.Publication.commit = stop_before_commit
+build_warehouse(Settings.from_env())
+"""
+
+
+def current_snapshot(home: Path) -> int:
+    with closing(open_session(warehouse_of(home), read_only=True)) as con:
+        found = con.execute("SELECT id FROM ducklake_current_snapshot('warehouse')").fetchone()
+        return int(found[0])  # type: ignore[index]
+
+
+def test_a_build_killed_before_its_commit_leaves_the_previous_warehouse(
+    home: Path, backfill: Backfill, tmp_path: Path
 ) -> None:
     assert agentstate(home, "rebuild").returncode == 0
-    before = tables(home / "warehouse.duckdb")
-    generations = home / "marts" / "generations"
-    started = set(generations.iterdir())
+    before, snapshot = tables(warehouse_of(home)), current_snapshot(home)
+    marker = tmp_path / "written"
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentstate_etl.cli", "rebuild"], env=environment(home)
+        [sys.executable, "-c", KILLED_BEFORE_COMMIT, str(marker)], env=environment(home)
     )
-    wait_for(lambda: set(generations.iterdir()) - started, "the rebuild's new generation")
+    wait_for(marker.exists, "the rebuild to write its days")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=WAIT_S)
-    assert tables(home / "warehouse.duckdb") == before
-    assert agentstate(home, "rebuild").returncode == 0
-    assert all((g / ".complete").exists() for g in generations.iterdir())
-    assert tables(home / "warehouse.duckdb") == tables(backfill.warehouse)
+    assert current_snapshot(home) == snapshot
+    assert tables(warehouse_of(home)) == before
+    again = agentstate(home, "rebuild")  # the killed writer's lock went with it
+    assert again.returncode == 0, again.stderr
+    assert current_snapshot(home) > snapshot
+    assert tables(warehouse_of(home)) == tables(backfill.warehouse)
 
 
 INSTANCE = """

@@ -20,15 +20,9 @@ from hypothesis import strategies as st
 from agentstate_etl import schedules
 from agentstate_etl.activities import ACTIVITY_MAPPING_SCHEMA
 from agentstate_etl.intervals import INTERVAL_SCHEMA
-from agentstate_etl.marts import (
-    AGENT_SITES_SCHEMA,
-    COVERAGE_SCHEMA,
-    LANDED_SCHEMA,
-    SUMMARY_REQUEST_SCHEMA,
-    SUMMARY_SCHEMA,
-    sql_files,
-)
+from agentstate_etl.lake_schemas import AGENT_SITES_SCHEMA, SUMMARY_REQUEST_SCHEMA, SUMMARY_SCHEMA
 from agentstate_etl.marts.checks import CHECKS_DIR
+from agentstate_etl.marts.compute import COVERAGE_SCHEMA, LANDED_SCHEMA, sql_files
 from agentstate_etl.reasons import reason_groups
 from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
 
@@ -190,8 +184,8 @@ def build(
     con.execute("SET VARIABLE interval_minutes = ?", [minutes])
     con.execute("SET VARIABLE adherence_threshold_s = ?", [threshold_s])
     every_day = [date(2026, 1, 1) + timedelta(days=i) for i in range(730)]
-    con.execute("SET VARIABLE utc_days = ?", [every_day])
-    con.execute("SET VARIABLE report_days = ?", [every_day])
+    con.execute("SET VARIABLE utc_days = ?::DATE[]", [every_day])
+    con.execute("SET VARIABLE report_days = ?::DATE[]", [every_day])
     for path in sql_files():
         con.execute(path.read_text())
     return con
