@@ -15,6 +15,7 @@ from agentstate_etl.http import DEFAULT_MAX_PARTITION_RECORDS
 from agentstate_etl.settings import Settings, VendorSettings
 from agentstate_etl.tenants import Tenant
 from agentstate_etl.vendors.registry import VENDOR_SPECS, VendorSpec
+from agentstate_etl.warehouse.location import DEFAULT_RETENTION_DAYS
 
 
 class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -36,6 +37,9 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     adherence_threshold_s: float = 0.0
     collect_every_s: float = 300.0
     collect_overlap_s: float = 600.0
+    warehouse_url: str = ""  # AGENTSTATE_WAREHOUSE_URL; empty: a SQLite catalog in home
+    warehouse_data_path: str = ""  # AGENTSTATE_WAREHOUSE_DATA_PATH; empty: home/warehouse
+    snapshot_retention_days: float = DEFAULT_RETENTION_DAYS
 
     def settings(self) -> Settings:
         home = Path(self.home).resolve()
@@ -59,6 +63,9 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             adherence_threshold_s=self.adherence_threshold_s,
             collect_every_s=self.collect_every_s,
             collect_overlap_s=self.collect_overlap_s,
+            warehouse_url=self.warehouse_url,
+            warehouse_data_path=self.warehouse_data_path,
+            snapshot_retention_days=self.snapshot_retention_days,
         )
 
     @classmethod
@@ -80,6 +87,9 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
             adherence_threshold_s=settings.adherence_threshold_s,
             collect_every_s=settings.collect_every_s,
             collect_overlap_s=settings.collect_overlap_s,
+            warehouse_url=settings.warehouse_url,
+            warehouse_data_path=settings.warehouse_data_path,
+            snapshot_retention_days=settings.snapshot_retention_days,
         )
 
 

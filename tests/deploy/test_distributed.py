@@ -6,29 +6,36 @@ and a worker killed with SIGKILL mid-step, then a re-run, changes nothing a read
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
 from agentstate_etl import lake
-from agentstate_etl.marts import MART_TABLES
+from agentstate_etl.marts.tables import MART_TABLES
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.server import SimulatorServer
+from agentstate_etl.warehouse.location import WarehouseLocation
+from agentstate_etl.warehouse.session import open_session
 from assets.runner import execute
 from assets.warehouse import WAREHOUSE
 from tests.deploy.conftest import ROOT, agentstate_backfill
 from tests.deploy.servers import PostgresServer, S3Server, celery_workers
 from tests.e2e.conftest import DAYS, SIM_NOW, range_tags
+from tests.warehouse import warehouse_of
 
 pytestmark = pytest.mark.deploy
 
@@ -36,9 +43,9 @@ BACKFILL_DAYS = DAYS[:3]
 WORKERS = {"steps-a": ["dagster", "warehouse"], "steps-b": ["dagster"]}
 
 
-def read_marts(path: Path) -> dict[str, pd.DataFrame]:
+def read_marts(warehouse: WarehouseLocation) -> dict[str, pd.DataFrame]:
     """Every mart table, rows in a fixed order."""
-    with duckdb.connect(str(path), read_only=True) as con:
+    with closing(open_session(warehouse, read_only=True)) as con:
         tables = {}
         for table in MART_TABLES:
             frame = con.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas()
@@ -46,8 +53,8 @@ def read_marts(path: Path) -> dict[str, pd.DataFrame]:
         return tables
 
 
-def assert_same_warehouse(path: Path, expected: dict[str, pd.DataFrame]) -> None:
-    actual = read_marts(path)
+def assert_same_warehouse(warehouse: WarehouseLocation, expected: dict[str, pd.DataFrame]) -> None:
+    actual = read_marts(warehouse)
     for table in MART_TABLES:
         if not table.startswith("mart_adherence"):  # this deployment is given no schedules
             assert len(expected[table]) > 0, f"{table} is empty: the comparison would prove nothing"
@@ -74,7 +81,18 @@ def embedded_marts(
     agentstate_backfill("all", BACKFILL_DAYS, env, home)
     assert (home / "data" / "lake").is_dir()
     assert list((home / "dagster").rglob("*.db")), "the embedded default's SQLite instance"
-    return read_marts(home / "data" / "warehouse.duckdb")
+    return read_marts(warehouse_of(home / "data"))
+
+
+def production_warehouse(postgres: PostgresServer, s3_lake_url: str) -> dict[str, str]:
+    """The warehouse as production keeps it: catalog in PostgreSQL, data on the lake's store."""
+    database = postgres.create_database(f"warehouse_{uuid.uuid4().hex[:12]}")
+    return {
+        "AGENTSTATE_WAREHOUSE_URL": (
+            f"ducklake:postgres:dbname={database} host=127.0.0.1 port={postgres.port} user=postgres"
+        ),
+        "AGENTSTATE_WAREHOUSE_DATA_PATH": f"{s3_lake_url}/warehouse/",
+    }
 
 
 @dataclass
@@ -85,8 +103,8 @@ class Deployment:
     s3: S3Server
 
     @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
+    def warehouse(self) -> WarehouseLocation:
+        return Settings.from_env().warehouse
 
     @property
     def lake(self) -> lake.Lake:
@@ -136,6 +154,7 @@ def deployment(
         **simulator.env(),
         **s3.env(),
         **dagster_home,
+        **production_warehouse(postgres, s3_lake_url),
         "AGENTSTATE_HOME": str(home),
         "AGENTSTATE_LAKE_URL": s3_lake_url,
         "AGENTSTATE_NOW": SIM_NOW.isoformat(),
@@ -246,3 +265,89 @@ def test_worker_killed_mid_step_then_rerun_leaves_no_partial_partition(
     committed = landed.object(lake.RAW, stopped_at)
     assert all(not k.endswith(committed) for k in written), "the orphans are not what is read"
     assert deployment.runs() == [("all_vendors_daily", "SUCCESS"), ("warehouse_build", "SUCCESS")]
+
+
+READER = """
+import json, pathlib, sys
+from agentstate_etl.warehouse import connect
+stop, out = pathlib.Path(sys.argv[1]), open(sys.argv[2], "w")
+with connect(read_only=True) as con:
+    while not stop.exists():
+        con.execute("BEGIN")  # one snapshot per look
+        snapshot = con.execute("SELECT id FROM ducklake_current_snapshot('warehouse')").fetchone()[0]
+        days = {
+            table: dict(con.execute(
+                f"SELECT vendor, count(DISTINCT {column}) FROM {table} GROUP BY vendor"
+            ).fetchall())
+            for table, column in (
+                ("agent_state_intervals", "partition_date"), ("mart_state_totals_daily", "day")
+            )
+        }
+        con.execute("COMMIT")
+        out.write(json.dumps({"snapshot": snapshot, "days": days}) + "\\n")
+        out.flush()
+"""
+
+
+def test_two_hosts_backfilling_at_once_share_one_warehouse(
+    postgres: PostgresServer,
+    s3: S3Server,
+    simulator: SimulatorServer,
+    s3_lake_url: str,
+    tmp_path: Path,
+    embedded_marts: dict[str, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three hosts (processes with AGENTSTATE_HOMEs and Dagster instances of their own, no
+    shared disk) backfill one vendor each over the same days at once, into one lake on S3 and
+    one warehouse (PostgreSQL catalog, data on S3), while an analyst on a fourth reads: every
+    backfill exits 0, the reader sees each run's days appear together, and the warehouse
+    equals the embedded default's."""
+    shared = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "AGENTSTATE_", "DAGSTER_", "CELERY_"))
+    }
+    shared.update(simulator.env(), **s3.env(), **production_warehouse(postgres, s3_lake_url))
+    shared.update(AGENTSTATE_LAKE_URL=s3_lake_url, AGENTSTATE_NOW=SIM_NOW.isoformat())
+
+    def host(name: str) -> dict[str, str]:
+        return {
+            **shared,
+            "AGENTSTATE_HOME": str(tmp_path / name / "data"),
+            "DAGSTER_HOME": str(tmp_path / name / "dagster"),
+        }
+
+    command = [str(Path(sys.executable).with_name("agentstate"))]
+    # the warehouse exists (empty) before the hosts start: each run then commits its own days
+    subprocess.run([*command, "rebuild"], env=host("first"), check=True, capture_output=True)
+    stop, seen = tmp_path / "stop", tmp_path / "seen.jsonl"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(stop), str(seen)], env=host("analyst")
+    )
+    end = (BACKFILL_DAYS[-1] + timedelta(days=1)).isoformat()
+    backfills = {
+        vendor: subprocess.Popen(
+            [*command, "backfill", "--vendor", vendor, "--start", BACKFILL_DAYS[0].isoformat()]
+            + ["--end", end],
+            env=host(vendor),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for vendor in ("cxengage", "cxone", "koreai")
+    }
+    outputs = {vendor: p.communicate(timeout=300)[0] for vendor, p in backfills.items()}
+    stop.touch()
+    assert reader.wait(timeout=60) == 0
+    for vendor, process in backfills.items():
+        assert process.returncode == 0, outputs[vendor]
+
+    looks = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert any(look["days"]["agent_state_intervals"] for look in looks), "it read no run's days"
+    for look in looks:  # a vendor's run is all of its days or none of them, in both tables
+        for table, per_vendor in look["days"].items():
+            assert set(per_vendor.values()) <= {len(BACKFILL_DAYS)}, (look["snapshot"], table)
+    for name, value in host("analyst").items():
+        monkeypatch.setenv(name, value)
+    assert_same_warehouse(Settings.from_env().warehouse, embedded_marts)

@@ -53,5 +53,5 @@ def test_backfill_records_its_runs_in_postgres(
         monkeypatch.setenv(name, value)
     landed = lake.Lake.from_url(s3_lake_url)
     assert [k.day for k in landed.partitions(lake.INTERVALS, "cxone")] == DAYS[:2]
-    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert (tmp_path / "data" / "warehouse.sqlite").exists()
     assert not (tmp_path / "data" / "lake").exists(), "the lake is on S3, not on local disk"
