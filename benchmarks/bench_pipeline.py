@@ -120,7 +120,7 @@ def cxengage_tenant() -> Any:
 def _engine(job: Job, vendor: str) -> int:
     from agentstate_etl import pipeline
     from agentstate_etl.config import load_config
-    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.marts.update import build_warehouse
 
     config = load_config()
     settings, (tenant,) = config.settings, config.of_vendor(vendor)
@@ -138,7 +138,7 @@ def _rebuild(job: Job) -> int:
     """Intervals and marts again from the raw Parquet landed by `agentstate-cxengage`, the way
     a single-run Dagster backfill of the range rebuilds them (days side by side in threads)."""
     from agentstate_etl import lake, pipeline
-    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.marts.update import build_warehouse
     from agentstate_etl.settings import Settings
 
     settings = Settings.from_env()
@@ -259,7 +259,7 @@ def _engine_update(job: Job) -> int:
     raw for each day (the next fetched while one is written), their intervals, then the
     warehouse updated for those days only."""
     from agentstate_etl import pipeline
-    from agentstate_etl.marts import update_warehouse
+    from agentstate_etl.marts.update import update_warehouse
     from agentstate_etl.settings import Settings
 
     settings = Settings.from_env()
@@ -287,7 +287,7 @@ def _land_history(job: Job) -> int:
     through the engine, then one warehouse update. Each chunk of days comes from its own
     simulator process, so no simulator holds 60 days at once (~11 GiB for 1,000 agents)."""
     from agentstate_etl import pipeline
-    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.marts.update import build_warehouse
     from agentstate_etl.settings import Settings
 
     days, records = job.day_list(), 0
@@ -346,7 +346,7 @@ def _land_analytics(job: Job) -> int:
 
 def _rebuild_marts(job: Job) -> int:
     """What `agentstate rebuild` computes: every mart from the landed lake, no vendor calls."""
-    from agentstate_etl.marts import build_warehouse
+    from agentstate_etl.marts.update import build_warehouse
     from agentstate_etl.settings import Settings
 
     return build_warehouse(Settings.from_env()).rows_published["agent_state_intervals"]
@@ -628,7 +628,7 @@ def measure(job: Job) -> None:
         DAGSTER_HOME=str(Path(job.home) / "dagster"),
         AGENTSTATE_START_DATE="2020-01-01",
     )
-    import agentstate_etl.marts  # noqa: F401 - imports are start-up, not work: load them first
+    import agentstate_etl.marts.update  # noqa: F401 - imports are start-up, not work: load them first
     import agentstate_etl.pipeline  # noqa: F401
 
     if job.name == "dagster-30":

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import duckdb
 
-from agentstate_etl.marts import MART_TABLES
+from agentstate_etl.marts.tables import MART_TABLES
 from agentstate_etl.simulator.server import SimulatorProcess, vendor_env
 
 HERE = Path(__file__).parent
