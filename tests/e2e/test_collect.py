@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -24,8 +24,10 @@ from agentstate_etl.simulator.config import SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.tenants import environment_tenant
 from agentstate_etl.vendors.cxengage import CAPABILITIES
+from agentstate_etl.warehouse.session import open_session
 from tests.e2e.conftest import faulty_simulator_config
 from tests.e2e.test_marts_match_truth import assert_same
+from tests.warehouse import warehouse_of
 
 DAY = date(2026, 3, 9)
 DAY_START = datetime.combine(DAY, time(), UTC)
@@ -164,7 +166,7 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
     first_days = DAY - timedelta(days=3), DAY  # three days kept: from 3 days before now
     assert f"days {first_days[0]}" in outputs[0] and str(first_days[1]) in outputs[0]
     assert f"days {DAY}" in outputs[1] and "2 requests" in outputs[1], outputs[1]
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+    with closing(open_session(warehouse_of(tmp_path / "data"), read_only=True)) as con:
         (until,) = con.execute(
             "SELECT max(end_ts) FROM agent_state_intervals WHERE partition_date = ?", [DAY]
         ).fetchall()[0]
