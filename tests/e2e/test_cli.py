@@ -140,3 +140,22 @@ def test_one_tenant_updates_the_marts_in_its_own_run(
     records = instance.fetch_materializations(dg.AssetKey("warehouse"), limit=10).records
     assert {r.partition_key for r in records} == {str(DAYS[0]), str(DAYS[1])}
     assert {r.run_id for r in records} == {only.run_id}
+
+
+def test_a_home_named_with_an_apostrophe_backfills_and_reports(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paths reach SQL quoted (ATTACH, LOAD, COPY, the lake's files), never pasted in."""
+    quoted = home / "o'brien's data"
+    monkeypatch.setenv("AGENTSTATE_HOME", str(quoted))
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    code, output = run(
+        "backfill", "--vendor", "cxengage", "--start", str(DAYS[0]), "--end", str(DAYS[1])
+    )
+    assert code == 0, output
+    code, output = run("report")
+    assert code == 0, output
+    assert Path(output.strip()).is_file() and Path(output.strip()).is_relative_to(quoted)
+    code, output = run("sql", "-c", "SELECT count(*) AS days FROM mart_state_totals_daily")
+    assert code == 0 and "days" in output, output

@@ -36,10 +36,10 @@ def test_export_round_trips_to_the_table(
         count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         assert rows_text == f"{count} rows" and count > 0
         assert con.execute(f"SELECT count(*) FROM {exported}").fetchall()[0][0] == count
-        assert (
-            con.sql(f"DESCRIBE SELECT * FROM {exported}").fetchall()
-            == con.sql(f"DESCRIBE SELECT * FROM {table}").fetchall()
-        )
+        # names and types (a lake table's columns also say their default)
+        assert [r[:2] for r in con.sql(f"DESCRIBE SELECT * FROM {exported}").fetchall()] == [
+            r[:2] for r in con.sql(f"DESCRIBE SELECT * FROM {table}").fetchall()
+        ]
         for left, right in ((table, exported), (exported, table)):
             differ = con.execute(
                 f"SELECT count(*) FROM (FROM {left} EXCEPT ALL FROM {right})"
