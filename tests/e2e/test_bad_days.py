@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -16,6 +15,7 @@ from agentstate_etl.cli import app
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from tests.e2e.conftest import RETENTION, SIM_NOW, SIM_START
+from tests.warehouse import query, warehouse_of
 
 DAYS = [date(2026, 3, 6), date(2026, 3, 7), date(2026, 3, 8)]
 BAD = DAYS[1]
@@ -55,11 +55,7 @@ def test_the_good_days_reach_the_marts(home: Path) -> None:
     assert result.exit_code == 1, result.output
     assert f"{BAD}" in result.output and "503" in result.output, result.output
     assert "PartitionsFailed" not in result.output and "VendorError" not in result.output
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        days = {
-            day
-            for (day,) in con.execute("SELECT DISTINCT day FROM mart_state_totals_daily").fetchall()
-        }
+    days = set(query(warehouse_of(home), "SELECT DISTINCT day FROM mart_state_totals_daily")["day"])
     assert days == {DAYS[0], DAYS[2]}
     report = runner.invoke(app, ["report"])
     assert report.exit_code == 0, report.output
