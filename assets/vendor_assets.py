@@ -160,6 +160,19 @@ def build_tenant_assets(
             *(
                 [
                     dg.AssetCheckSpec(
+                        "roster_has_a_file",
+                        asset=raw_key,
+                        description="Warns when a day already over was fetched without a "
+                        "roster file: the vendor's snapshot names only the agents logged in now, "
+                        "so agents of that day who are not, and were never landed, are missed",
+                    )
+                ]
+                if spec.roster is not None
+                else []
+            ),
+            *(
+                [
+                    dg.AssetCheckSpec(
                         "chains_complete",
                         asset=raw_key,
                         description="Warns when an interval of the day names a successor "
@@ -221,6 +234,30 @@ def build_tenant_assets(
             if spec.chains is not None
             else []
         )
+        today = settings.now().date()
+        without_file = [
+            str(x.day)
+            for x in landings
+            if x.day < today
+            and "agents_queried" in x.fetch_stats
+            and not x.fetch_stats.get("roster_from_file")
+        ]
+        roster_checks = (
+            [
+                dg.AssetCheckResult(
+                    check_name="roster_has_a_file",
+                    passed=not without_file,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "days_without_roster_file": len(without_file),
+                        "days": without_file[:10],
+                        "fix": "give the tenant a roster file (docs/vendors.md) and re-run",
+                    },
+                )
+            ]
+            if spec.roster is not None
+            else []
+        )
         rate = quarantined / fetched if fetched else 0.0
         return dg.MaterializeResult(
             check_results=[
@@ -236,6 +273,7 @@ def build_tenant_assets(
                     metadata={"quarantined": quarantined, "reasons": dict(reasons)},
                 ),
                 *chain_checks,
+                *roster_checks,
             ],
         )
 

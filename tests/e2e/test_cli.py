@@ -159,3 +159,27 @@ def test_a_home_named_with_an_apostrophe_backfills_and_reports(
     assert Path(output.strip()).is_file() and Path(output.strip()).is_relative_to(quoted)
     code, output = run("sql", "-c", "SELECT count(*) AS days FROM mart_state_totals_daily")
     assert code == 0 and "days" in output, output
+
+
+def test_a_cxone_backfill_of_past_days_without_a_roster_file_warns(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot names the agents logged in now: a finished day fetched without a roster
+    file may miss agents, and the run says so in one warning line."""
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CXONE_AGENTS_FILE")
+    code, output = run(
+        "backfill",
+        "--vendor",
+        "cxone",
+        "--start",
+        DAYS[0].isoformat(),
+        "--end",
+        DAYS[1].isoformat(),
+    )
+    assert code == 0, output
+    assert (
+        "warning: cxone/sim-client: cxone/default/raw_records roster_has_a_file: "
+        "days_without_roster_file 1" in output
+    ), output
