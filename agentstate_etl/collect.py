@@ -174,7 +174,6 @@ def _previous(lk: lake.Lake, key: lake.PartitionKey, settings: Settings) -> _Pre
 
 
 def _merge_partition(
-    tenant: VendorSettings,
     key: lake.PartitionKey,
     fetched: pa.Table,
     quarantine: pa.Table | None,
@@ -279,9 +278,7 @@ def _poll_once(
     quarantine = quarantine_table(split)
     keys = [lake.PartitionKey(vendor, tenant_id, day) for day in days]
     for key in keys:  # day order: the mark never passes a day not landed
-        _merge_partition(
-            tenant, key, raw, quarantine if key == last else None, (start, settled), settings
-        )
+        _merge_partition(key, raw, quarantine if key == last else None, (start, settled), settings)
     landed = [land_intervals(key, settings) for key in keys]
     return TenantPoll(
         vendor=vendor,
