@@ -428,7 +428,9 @@ def run_backfill(
             progress(f"schedules: ok (run {result.run_id[:8]})")
         else:
             report.failures["schedules"] = _failure_message(result, _failed_steps(result))
-            progress("schedules: FAILED (the marts use the schedules landed before)")
+            progress(
+                "schedules: FAILED (the other files landed; a failed file keeps its day as landed before)"
+            )
     if not landed_partitions(settings.lake, days, chosen_vendors):
         progress("warehouse: nothing landed, marts left as they were")
         return report

@@ -68,12 +68,16 @@ def schedule_files(
         except DAY_ERRORS as exc:
             failures[schedule.path.name] = f"{type(exc).__name__}: {exc}"
             context.log.error(f"schedule file {schedule.path.name} failed: {exc}")
-    if failures:
-        lines = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
-        raise PartitionsFailed(f"schedule_files: {len(failures)} file(s) failed\n{lines}")
     if landings:  # the adherence marts of those days follow now, whatever vendor runs do
         build = update_schedule_days(settings, [x.day for x in landings])
         context.log.info(f"warehouse: updated report days {build.report_days}")
+    if failures:  # only now: a bad file never withholds the good files' marts
+        landed = ", ".join(x.source.name for x in landings) or "none"
+        lines = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
+        raise PartitionsFailed(
+            f"schedule_files: {len(failures)} file(s) failed (landed, marts updated: "
+            f"{landed}); fix or replace them and the sensor lands them\n{lines}"
+        )
     overlaps = schedules.cross_file_overlaps(schedules.landed_segments(settings))
     quarantined = sum(x.quarantined for x in landings)
     reasons = sum((x.quarantine_reasons for x in landings), Counter())

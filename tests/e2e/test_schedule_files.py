@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,7 @@ from assets.schedule_files import schedule_files, schedule_files_sensor
 from tests.e2e.conftest import DAYS
 from tests.e2e.test_cli import home, run  # noqa: F401 - the CLI test's fixture
 from tests.warehouse import query, warehouse_of
+from tests.engine.landed_days import land_day, scheduled_hours
 
 ROWS = [
     ("cxone", "t1", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
@@ -137,3 +138,26 @@ def test_a_file_rewritten_after_the_scan_lands_whole_under_its_own_checksum(
     landing = schedules.land_file(scanned, settings)
     assert landing.valid == 2
     assert schedules.pending(settings) == []
+
+
+def test_a_bad_file_beside_a_good_one_withholds_nothing(tmp_path: Path) -> None:
+    """The good file lands and its day's adherence reaches the marts; then the run fails
+    naming the bad file (it used to raise before the marts, which stayed empty until rebuild)."""
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.01)
+    settings = resource.settings()
+    day = date(2026, 3, 8)
+    whole_day = (datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    land_day(settings, day, {"a1": whole_day, "a2": whole_day}, vendor="cxone", tenant="t1")
+    inbox = tmp_path / "inbox" / "schedules"
+    write(inbox, "2026-03-08.csv", ROWS)
+    write(inbox, "2026-03-09.csv", [BAD])
+    result = dg.materialize(
+        [schedule_files], resources={"agentstate": resource}, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.to_string()  # type: ignore[union-attr]
+    assert "2026-03-09.csv: ValidationError" in message
+    assert "landed, marts updated: 2026-03-08.csv" in message
+    assert scheduled_hours(settings, day) == 8.0  # two agents, 13:00-17:00
+    assert [f.path.name for f in schedules.pending(settings)] == ["2026-03-09.csv"]
