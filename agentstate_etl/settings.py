@@ -336,6 +336,21 @@ def http_url(text: str) -> str:
     return text
 
 
+TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+
+
+def tenant_identifier(text: str) -> str:
+    """A tenant id (docs/tenants.md): it becomes a URL path segment and a lake key, so only
+    letters, digits, `.`, `_`, `-` and `@`, starting with a letter or digit, at most 128."""
+    if not TENANT_ID.fullmatch(text):
+        raise ValueError(
+            f"must be a tenant id: ASCII letters, digits, '.', '_', '-' and '@', starting with "
+            f"a letter or digit, at most 128 characters (no '/', '?', '#', '%' or spaces), "
+            f"got {text!r}"
+        )
+    return text
+
+
 def readable_file(text: str) -> str:
     """A path to an existing file (a roster, a mapping) this process can read."""
     path = Path(text).expanduser()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,45 @@ def test_an_unknown_tenant_is_refused_with_the_configured_ones() -> None:
     ] == ["eu"]
     with pytest.raises(ConfigError, match="no tenant 'asia'.*cxengage/c3a1.*name eu.*name us"):
         config.select(["cxengage"], "asia")
+
+
+HOSTILE_IDS = [
+    "../../../../tmp/x",
+    "x/../../other?limit=1#",
+    "a b",
+    "%2e%2e",
+    "..",
+    "-a",
+    "é",
+    "x" * 129,
+]
+
+
+@pytest.mark.parametrize("tenant_id", HOSTILE_IDS)
+def test_a_tenant_id_outside_the_documented_charset_is_refused(
+    tmp_path: Path, tenant_id: str
+) -> None:
+    """A tenant id becomes a URL path segment and a lake key: `../../tmp/x` sent the
+    credentialed request to another path of the vendor host. Refused in a tenants file and in
+    the per-vendor variables, before any request."""
+    text = CXONE.format(name="CXONE_EMEA_SECRET").replace('"bu-emea"', json.dumps(tenant_id))
+    with pytest.raises(ConfigError, match="must be a tenant id"):
+        read_tenants_file(write(tmp_path, text))
+    environ = {
+        "CXENGAGE_BASE_URL": "https://rta.example.com",
+        "CXENGAGE_TENANT_ID": tenant_id,
+        "CXENGAGE_USERNAME": "u",
+        "CXENGAGE_PASSWORD": "p",
+    }
+    (cxengage,) = [t for t in environment_tenants({}) if t.vendor == "cxengage"]
+    with pytest.raises(ConfigError, match="CXENGAGE_TENANT_ID must be a tenant id"):
+        cxengage.resolve(environ)
+
+
+@pytest.mark.parametrize(
+    "tenant_id", ["c3a1e5d2-0000-4000-8000-000000000001", "bu_emea.client", "app@acme.com", "7"]
+)
+def test_tenant_ids_in_the_documented_charset_are_kept(tmp_path: Path, tenant_id: str) -> None:
+    text = CXONE.format(name="CXONE_EMEA_SECRET").replace('"bu-emea"', json.dumps(tenant_id))
+    (tenant,) = read_tenants_file(write(tmp_path, text))
+    assert tenant.declared_id == tenant_id

@@ -7,7 +7,14 @@ from datetime import timedelta
 from typing import ClassVar
 
 from agentstate_etl.http import ClientOptions
-from agentstate_etl.settings import Secret, VendorSettings, http_url, positive_days, setting
+from agentstate_etl.settings import (
+    Secret,
+    VendorSettings,
+    http_url,
+    positive_days,
+    setting,
+    tenant_identifier,
+)
 from agentstate_etl.vendors.capabilities import Capabilities
 from agentstate_etl.vendors.cxengage import CAPABILITIES
 from agentstate_etl.vendors.cxengage.client import CxEngageClient
@@ -20,7 +27,7 @@ class CxEngageSettings(VendorSettings):
     tenant_field: ClassVar[str] = "tenant_id"
 
     base_url: str = setting("CXENGAGE_BASE_URL", check=http_url)
-    tenant_id: str = setting("CXENGAGE_TENANT_ID")
+    tenant_id: str = setting("CXENGAGE_TENANT_ID", check=tenant_identifier)
     username: str = setting("CXENGAGE_USERNAME", credential=True)
     password: Secret = setting("CXENGAGE_PASSWORD", credential=True)
     # the vendor keeps three days; a tenant whose contract keeps more says so here

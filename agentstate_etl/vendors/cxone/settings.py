@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from agentstate_etl.http import ClientOptions
-from agentstate_etl.settings import Secret, VendorSettings, http_url, readable_file, setting
+from agentstate_etl.settings import (
+    Secret,
+    VendorSettings,
+    http_url,
+    readable_file,
+    setting,
+    tenant_identifier,
+)
 from agentstate_etl.vendors.capabilities import Capabilities
 from agentstate_etl.vendors.cxone import CAPABILITIES
 from agentstate_etl.vendors.cxone.client import CxOneClient
@@ -26,7 +33,7 @@ class CxOneSettings(VendorSettings):
 
     base_url: str = setting("CXONE_BASE_URL", check=http_url)
     token_url: str = setting("CXONE_TOKEN_URL", check=http_url)
-    client_id: str = setting("CXONE_CLIENT_ID")
+    client_id: str = setting("CXONE_CLIENT_ID", check=tenant_identifier)
     client_secret: Secret = setting("CXONE_CLIENT_SECRET", credential=True)
     # the documents name different hosts for history, snapshot and summary; unset, each is
     # served from CXONE_BASE_URL

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from agentstate_etl.http import ClientOptions
-from agentstate_etl.settings import Secret, VendorSettings, http_url, iana_zone, setting
+from agentstate_etl.settings import (
+    Secret,
+    VendorSettings,
+    http_url,
+    iana_zone,
+    setting,
+    tenant_identifier,
+)
 from agentstate_etl.vendors.capabilities import Capabilities
 from agentstate_etl.vendors.koreai import CAPABILITIES
 from agentstate_etl.vendors.koreai.client import KoreAiClient
@@ -20,7 +27,7 @@ class KoreAiSettings(VendorSettings):
     tenant_field: ClassVar[str] = "account_id"
 
     base_url: str = setting("KOREAI_BASE_URL", check=http_url)
-    account_id: str = setting("KOREAI_ACCOUNT_ID")
+    account_id: str = setting("KOREAI_ACCOUNT_ID", check=tenant_identifier)
     client_id: str = setting("KOREAI_CLIENT_ID", credential=True)
     client_secret: Secret = setting("KOREAI_CLIENT_SECRET", credential=True)
     timezone: str = setting("KOREAI_TIMEZONE", default="UTC", check=iana_zone)
