@@ -38,6 +38,7 @@ ENVIRONMENT = "environment"
 CREDENTIALS = "credentials"
 NAME = "name"  # optional: the tenant's name in Dagster (asset keys, jobs, --tenant)
 SLUG = re.compile(r"[a-z][a-z0-9_]*")
+VARIABLE_WORDS = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # CXONE_EMEA_CLIENT_SECRET
 
 
 def slug_of(tenant_id: str) -> str:
@@ -102,6 +103,17 @@ class Tenant:
         values = {**self.values}
         values.update({s: environ.get(name, "") for s, name in self.variables.items()})
         return self.settings_class.build(values, self.where)
+
+
+def plausible_variable_name(name: object, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a credentials entry can be shown as a variable name (docs/tenants.md): words of
+    A-Z and 0-9 joined by `_` (`CXONE_EMEA_CLIENT_SECRET`), or any name the environment has.
+    An uppercase secret (a base32 seed such as a TOTP key) is one word: unless a variable of
+    that name exists, it is refused without being echoed, here and in "set ..." messages."""
+    if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+        return False
+    environ = os.environ if environ is None else environ
+    return bool(VARIABLE_WORDS.fullmatch(name)) or name in environ
 
 
 def _check_values(tenant: Tenant) -> None:
@@ -203,11 +215,12 @@ def _entry_tenant(entry: object, number: int, path: Path) -> Tenant:
             f" (got {', '.join(sorted(credentials)) or 'none'})"
         )
     for setting, name in credentials.items():
-        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+        if not plausible_variable_name(name):
             raise ConfigError(
                 f"{where}: {CREDENTIALS}.{setting} must be the NAME of an environment variable "
-                "(A-Z, 0-9, _), not a secret; what it holds is not shown. Put the secret in "
-                "an environment variable and its name here."
+                "(words of A-Z and 0-9 joined by _, such as CXONE_EMEA_CLIENT_SECRET, or a "
+                "variable that is set), not a secret; what it holds is not shown. Put the "
+                "secret in an environment variable and its name here."
             )
     name = entry.get(NAME, slug_of(tenant_id))
     if not isinstance(name, str) or not SLUG.fullmatch(name):

@@ -57,7 +57,11 @@ def test_a_written_tenants_file_reads_back_the_same(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("value", [SECRET, "sk_live_abc", "hunter2", "two words"])
+@pytest.mark.parametrize(
+    "value",
+    # the last: an inlined uppercase base32 secret (a TOTP seed) is shaped like a variable name
+    [SECRET, "sk_live_abc", "hunter2", "two words", "JBSWY3DPEHPK3PXPQ7ZA"],
+)
 def test_a_secret_where_a_variable_name_belongs_is_refused_and_not_shown(
     tmp_path: Path, value: str
 ) -> None:
@@ -221,3 +225,18 @@ def test_tenant_ids_in_the_documented_charset_are_kept(tmp_path: Path, tenant_id
     text = CXONE.format(name="CXONE_EMEA_SECRET").replace('"bu-emea"', json.dumps(tenant_id))
     (tenant,) = read_tenants_file(write(tmp_path, text))
     assert tenant.declared_id == tenant_id
+
+
+def test_a_one_word_variable_name_is_taken_only_when_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name of one word (no `_`) could be a pasted secret: it is taken as a variable name
+    only when the environment has that variable; unset, it is refused and not shown."""
+    path = write(tmp_path, CXONE.format(name="SECRETVALUE"))
+    monkeypatch.delenv("SECRETVALUE", raising=False)
+    with pytest.raises(ConfigError, match="NAME of an environment variable") as error:
+        read_tenants_file(path)
+    assert "SECRETVALUE" not in str(error.value)
+    monkeypatch.setenv("SECRETVALUE", "x")
+    (tenant,) = read_tenants_file(path)
+    assert tenant.variables == {"client_secret": "SECRETVALUE"}
