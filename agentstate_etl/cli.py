@@ -11,6 +11,8 @@ import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,7 +21,7 @@ import typer
 
 from agentstate_etl.canonical import VENDORS
 from agentstate_etl.config import Config, load_config
-from agentstate_etl.errors import AgentStateError, WarehouseError
+from agentstate_etl.errors import AgentStateError, WarehouseError, storage_error
 from agentstate_etl.interrupts import run_process_group, terminate_as_interrupt
 from agentstate_etl.settings import Settings, parse_day
 from agentstate_etl.simulator.cli import simulate
@@ -61,6 +63,21 @@ def _print_frame(title: str, frame: pd.DataFrame, limit: int = 40) -> None:
         typer.echo(f"  ... {len(frame) - limit} more rows")
 
 
+@contextmanager
+def _storage_in_one_line() -> Iterator[None]:
+    """A full or failing disk under Dagster's SQLite (or the lake) becomes one line naming the
+    path, not a traceback ending in `disk I/O error`."""
+    try:
+        yield
+    except (AgentStateError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        failure = storage_error(exc, Path(os.environ.get("DAGSTER_HOME") or "."))
+        if failure is None:
+            raise
+        raise failure from None
+
+
 def _run(
     config: Config,
     vendors: list[str],
@@ -72,16 +89,17 @@ def _run(
 ) -> int:
     from assets.runner import run_backfill
 
-    report = run_backfill(
-        config,
-        vendors,
-        parse_day(start, "--start"),
-        parse_day(end, "--end"),
-        tenant=tenant,
-        progress=typer.echo,
-        source=source,
-        verbose=verbose,
-    )
+    with _storage_in_one_line():
+        report = run_backfill(
+            config,
+            vendors,
+            parse_day(start, "--start"),
+            parse_day(end, "--end"),
+            tenant=tenant,
+            progress=typer.echo,
+            source=source,
+            verbose=verbose,
+        )
     for line in report.warnings:
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW)
     for what, why in report.failures.items():
@@ -118,7 +136,8 @@ def _collect_once(
 ) -> int:
     from assets.runner import run_collect
 
-    report = run_collect(config, vendors, tenant, progress=typer.echo, verbose=verbose)
+    with _storage_in_one_line():
+        report = run_collect(config, vendors, tenant, progress=typer.echo, verbose=verbose)
     for what, why in report.failures.items():
         typer.secho(f"\n{what} failed:\n{why}", fg=typer.colors.RED, err=True)
     return 0 if report.ok else 1
@@ -405,7 +424,8 @@ def ui(port: int = 3000) -> None:
         _partitions_from_first_landed_day(settings)
         # created and migrated here, under the CLI's lock, before the webserver and the daemon
         # start: two processes creating one fresh instance at once race on its schema
-        dagster_instance(settings)
+        with _storage_in_one_line():
+            dagster_instance(settings)
     except AgentStateError as exc:
         _fail(str(exc))
     # the webserver and the daemon, as `dagster dev` starts them (without its superseded-command

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
+from pathlib import Path
+
 from agentstate_etl.redaction import redact
 
 
@@ -56,3 +60,59 @@ class LakeConflictError(AgentStateError):
 
 class BeyondRetention(AgentStateError):
     """A day the vendor no longer keeps and the lake does not hold: nothing can land it."""
+
+
+class StorageFullError(AgentStateError):
+    """A store this process writes (Dagster's SQLite, the lake, the warehouse) ran out of space
+    or failed to write; one line naming the path."""
+
+
+LOW_SPACE_BYTES = 64 * 1024 * 1024  # below this, a disk I/O error is taken for a full disk
+_FULL = ("database or disk is full", "no space left on device")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it (`__cause__`, `__context__`, SQLAlchemy's `orig`)."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        pending += [current.__cause__, current.__context__]
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+    return seen
+
+
+def storage_error(exc: BaseException, where: Path) -> StorageFullError | None:
+    """A full disk (ENOSPC, SQLite's SQLITE_FULL, or its "disk I/O error" on a nearly full
+    disk) or a failing disk under `where`, as one line naming the path; None for anything
+    else."""
+    chain = _chain(exc)
+    full = any(
+        (isinstance(e, OSError) and e.errno == errno.ENOSPC)
+        or any(text in str(e).lower() for text in _FULL)
+        for e in chain
+    )
+    io_error = any("disk i/o error" in str(e).lower() for e in chain)
+    if not (full or io_error):
+        return None
+    path = next((Path(e.filename) for e in chain if isinstance(e, OSError) and e.filename), where)
+    try:
+        free = shutil.disk_usage(path if path.exists() else path.parent).free
+    except OSError:
+        free = None
+    if full or (free is not None and free < LOW_SPACE_BYTES):
+        left = f" ({free // (1024 * 1024)} MB free)" if free is not None else ""
+        return StorageFullError(
+            f"no space left on the device holding {path}{left}: free space there and run the "
+            "command again (runs it left unfinished are marked failed when agentstate next "
+            "starts, or by agentstate sweep)"
+        )
+    return StorageFullError(
+        f"disk I/O error writing under {path}: check that disk (dmesg, its free space and "
+        "permissions), then run the command again"
+    )

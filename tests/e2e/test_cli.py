@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -183,3 +185,44 @@ def test_a_cxone_backfill_of_past_days_without_a_roster_file_warns(
         "warning: cxone/sim-client: cxone/default/raw_records roster_has_a_file: "
         "days_without_roster_file 1" in output
     ), output
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        OSError(errno.ENOSPC, "No space left on device"),
+    ],
+)
+def test_a_full_disk_under_dagster_home_is_one_line(
+    home: Path, simulator: SimulatorServer, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """Dagster's SQLite storage failing for want of space: one line naming DAGSTER_HOME and
+    "no space left", exit 1, no traceback (simulated: the storage layer raises ENOSPC)."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    original = SqliteEventLogStorage.store_event
+    stored = []
+
+    def store_event(self: SqliteEventLogStorage, event: object) -> None:
+        stored.append(event)
+        if len(stored) > 3:  # the run has begun
+            raise error
+        original(self, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", store_event)
+    code, output = run(
+        "backfill",
+        "--vendor",
+        "cxone",
+        "--start",
+        DAYS[0].isoformat(),
+        "--end",
+        DAYS[1].isoformat(),
+    )
+    assert code == 1, output
+    assert "Traceback" not in output and "disk is full" not in output, output
+    (line,) = [x for x in output.splitlines() if "no space left" in x]
+    assert f"no space left on the device holding {home / 'dagster'}" in line, output
