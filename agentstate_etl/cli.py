@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C
+MIN_GRACE_HOURS = 0.25  # a commit writes its objects, then its manifest, within this
 
 app = typer.Typer(
     help="Contact-center agent-state history from vendor APIs into DuckDB marts.",
@@ -296,6 +297,46 @@ def rebuild() -> None:
     typer.echo(
         f"rebuilt {build.location} from {build.partitions} partition(s): "
         + ", ".join(f"{table} {rows:,}" for table, rows in build.rows_published.items())
+    )
+
+
+@app.command()
+def sweep(
+    grace_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="keep unnamed lake objects younger than this, at least 0.25 [default: 1, "
+            "as a commit's own clean-up]"
+        ),
+    ] = None,
+) -> None:
+    """Remove lake objects no manifest names (superseded, or left by killed runs) older than
+    the grace period, and mark failed the unfinished runs of agentstate processes that are gone."""
+    from agentstate_etl.lake import ORPHAN_GRACE_S
+    from agentstate_etl.sweep import sweep_lake
+    from assets.runner import dagster_instance, fail_abandoned_runs
+
+    grace_hours = ORPHAN_GRACE_S / 3600 if grace_hours is None else grace_hours
+    if not MIN_GRACE_HOURS <= grace_hours < float("inf"):
+        _fail(
+            f"--grace-hours must be at least {MIN_GRACE_HOURS} (a run still writing must keep "
+            f"its objects), got {grace_hours:g}"
+        )
+    try:
+        settings = Settings.from_env()
+        with _storage_in_one_line():
+            swept = sweep_lake(settings.lake, grace_hours * 3600)
+            failed = fail_abandoned_runs(dagster_instance(settings, fail_abandoned=False))
+    except AgentStateError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"lake {settings.lake.url}: removed {swept.removed} object(s) no manifest names, older "
+        f"than {grace_hours:g} h ({swept.removed_bytes / 1e6:.1f} MB); kept {swept.named} "
+        f"committed and {swept.young} younger"
+    )
+    typer.echo(
+        f"runs: {len(failed)} unfinished run(s) of agentstate processes that are gone marked "
+        "failed" + (f": {', '.join(failed)}" if failed else "")
     )
 
 

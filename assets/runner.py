@@ -161,7 +161,7 @@ def _without_class(error: SerializableErrorInfo) -> str:
     return message
 
 
-def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+def dagster_instance(settings: Settings, fail_abandoned: bool = True) -> dg.DagsterInstance:
     """The instance at $DAGSTER_HOME (default: under AGENTSTATE_HOME), created on first use.
 
     Creation runs under an exclusive file lock: two first runs into a fresh DAGSTER_HOME would
@@ -176,25 +176,34 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)  # creates the run, event-log and schedule storage now
         instance.get_asset_keys()
-        _fail_abandoned_runs(instance)
+        if fail_abandoned:
+            fail_abandoned_runs(instance)
     return instance
 
 
-def _fail_abandoned_runs(instance: dg.DagsterInstance) -> None:
-    """Mark FAILED the runs this host's CLI started in a process that no longer exists (a
-    backfill killed with SIGKILL leaves its runs STARTED forever otherwise)."""
-    started = instance.get_runs(
+def fail_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark FAILED the runs this host's CLI created or started in a process that no longer
+    exists, and return their ids: a backfill killed with SIGKILL leaves its run STARTED, or
+    NOT_STARTED when killed between creating and starting it, forever otherwise."""
+    unfinished = instance.get_runs(
         dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
             tags={HOST_TAG: socket.gethostname()},
         )
     )
-    for run in started:
+    failed = []
+    for run in unfinished:
         pid = int(run.tags.get(PID_TAG, "0"))
         if pid and pid != os.getpid() and not _alive(pid):
             instance.report_run_failed(
                 run, f"the agentstate process (pid {pid}) that ran it is gone; marked failed"
             )
+            failed.append(run.run_id)
+    return failed
 
 
 def _alive(pid: int) -> bool:

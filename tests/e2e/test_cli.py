@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import errno
+import os
+import socket
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.utils import make_new_run_id
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
@@ -226,3 +230,42 @@ def test_a_full_disk_under_dagster_home_is_one_line(
     assert "Traceback" not in output and "disk is full" not in output, output
     (line,) = [x for x in output.splitlines() if "no space left" in x]
     assert f"no space left on the device holding {home / 'dagster'}" in line, output
+
+
+def test_sweep_marks_runs_of_gone_processes_failed_and_leaves_live_ones(home: Path) -> None:
+    """A backfill killed between creating its run and starting it left it NOT_STARTED forever;
+    `agentstate sweep` marks it (and a STARTED one of a gone process) failed."""
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from agentstate_etl.settings import Settings
+    from assets.runner import HOST_TAG, PID_TAG, dagster_instance
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    instance = dagster_instance(Settings.from_env(), fail_abandoned=False)
+    runs = {
+        name: DagsterRun(
+            job_name="cxone_default_daily",
+            run_id=make_new_run_id(),
+            status=status,
+            tags={HOST_TAG: socket.gethostname(), PID_TAG: str(pid)},
+        )
+        for name, status, pid in [
+            ("killed_before_start", dg.DagsterRunStatus.NOT_STARTED, gone.pid),
+            ("killed_while_running", dg.DagsterRunStatus.STARTED, gone.pid),
+            ("still_running", dg.DagsterRunStatus.NOT_STARTED, os.getppid()),
+        ]
+    }
+    for run_record in runs.values():
+        instance.add_run(run_record)
+    code, output = run("sweep")
+    assert code == 0, output
+    assert "2 unfinished run(s)" in output and "removed 0 object(s)" in output, output
+    status = {name: instance.get_run_by_id(r.run_id).status for name, r in runs.items()}  # type: ignore[union-attr]
+    assert status == {
+        "killed_before_start": dg.DagsterRunStatus.FAILURE,
+        "killed_while_running": dg.DagsterRunStatus.FAILURE,
+        "still_running": dg.DagsterRunStatus.NOT_STARTED,
+    }
+    code, output = run("sweep", "--grace-hours", "0")
+    assert code == 1 and "--grace-hours must be at least 0.25" in output
