@@ -19,13 +19,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandera.typing import Series
 
@@ -51,6 +52,10 @@ SEGMENTS = lake.SCHEDULES
 QUARANTINE = lake.SCHEDULE_QUARANTINE
 SOURCE_SHA256 = "agentstate.source_sha256"
 SOURCE_FILE = "agentstate.source_file"
+# the UTC days a landed file's segments cover, first and last: segments belong to the days they
+# cover, whatever the file's name, so the warehouse finds a day's segments in any file
+COVERS_FROM = "agentstate.covers_from"
+COVERS_TO = "agentstate.covers_to"
 SEGMENT_SCHEMA = pa_arrow.schema(
     [
         ("vendor", pa_arrow.string()),
@@ -62,6 +67,7 @@ SEGMENT_SCHEMA = pa_arrow.schema(
         ("schedule_day", pa_arrow.date32()),  # the file it came from
     ]
 )
+UTC_TIMESTAMP = pa_arrow.timestamp("ms", tz="UTC")
 QUARANTINE_SCHEMA = pa_arrow.schema(
     [
         ("schedule_day", pa_arrow.date32()),
@@ -91,6 +97,10 @@ class ScheduleLanding:
     agents: int
     quarantine_reasons: Counter[str]
     unknown_activities: Counter[str]  # segments per activity the activity mapping lacks
+    # report days whose marts the landing changes: the file's own, and each landed UTC day its
+    # segments cover, now or before this landing replaced them (and the day before: a report
+    # zone west of UTC starts there)
+    report_days: tuple[date, ...] = ()
 
     @property
     def quarantine_rate(self) -> float:
@@ -229,13 +239,18 @@ def land_file(schedule: ScheduleFile, settings: Settings) -> ScheduleLanding:
             "raw_record": split.quarantine["raw_record"],
         }
     )
+    landed = pa_arrow.Table.from_pandas(segments, schema=SEGMENT_SCHEMA, preserve_index=False)
+    before = landed_coverage(settings, schedule.day)
     write_landed(
         settings,
         schedule,
-        pa_arrow.Table.from_pandas(segments, schema=SEGMENT_SCHEMA, preserve_index=False),
+        landed,
         pa_arrow.Table.from_pandas(quarantine, schema=QUARANTINE_SCHEMA, preserve_index=False),
     )
     known = set(activity_mapping(settings.activity_mapping).column("activity").to_pylist())
+    covered = [c for c in (before, coverage(landed)) if c is not None]
+    landed_utc_days = {key.day for key in settings.lake.partitions(lake.INTERVALS)}
+    touched = {d for d in landed_utc_days if any(first <= d <= last for first, last in covered)}
     return ScheduleLanding(
         day=schedule.day,
         source=schedule.path,
@@ -245,6 +260,9 @@ def land_file(schedule: ScheduleFile, settings: Settings) -> ScheduleLanding:
         agents=len(valid[AGENT_KEY].drop_duplicates()),
         quarantine_reasons=reasons,
         unknown_activities=Counter(a for a in valid["activity"] if a not in known),
+        report_days=tuple(
+            sorted({schedule.day} | {d + timedelta(days=k) for d in touched for k in (-1, 0)})
+        ),
     )
 
 
@@ -297,14 +315,53 @@ def cross_file_overlaps(segments: pa_arrow.Table) -> pd.DataFrame:
     return frame.sort_values([*AGENT_KEY, "start_ts"]).reset_index(drop=True)
 
 
+def coverage(segments: pa_arrow.Table) -> tuple[date, date] | None:
+    """The first and last UTC day segments cover (None without segments)."""
+    if segments.num_rows == 0:
+        return None
+    first, last = pc.min(segments["start_ts"]).as_py(), pc.max(segments["end_ts"]).as_py()
+    if first is None or last is None:
+        return None
+    return first.date(), max(first, last - timedelta(milliseconds=1)).date()
+
+
+def _window(days: Iterable[date]) -> tuple[datetime, datetime] | None:
+    wanted = sorted(days)
+    if not wanted:
+        return None
+    return (
+        datetime.combine(wanted[0], time(), UTC),
+        datetime.combine(wanted[-1] + timedelta(days=1), time(), UTC),
+    )
+
+
 def warehouse_inputs(
     settings: Settings, days: Iterable[date] | None = None
 ) -> dict[str, pa_arrow.Table]:
     """What the adherence SQL reads besides `agent_state_intervals`, by table name:
-    `schedule_segments` (the landed segments of these schedule days) and `activity_mapping`
-    (the rules in force)."""
+    `schedule_segments` (every landed segment that covers any of these days, from whichever
+    file; one copy of a segment two files both hold) and `activity_mapping` (the rules in
+    force).
+
+    Segments are cut to a day more on each side of `days`: a segment to the year 2999 counts
+    only its part within each computed day, and no calendar reaches further than the build."""
+    days = None if days is None else sorted(days)
+    segments = landed_segments(settings, days)
+    window = None if days is None else _window(days)
+    if window is not None and segments.num_rows:
+        first = pa_arrow.scalar(window[0] - timedelta(days=1), UTC_TIMESTAMP)
+        last = pa_arrow.scalar(window[1] + timedelta(days=1), UTC_TIMESTAMP)
+        start = pc.if_else(pc.less(segments["start_ts"], first), first, segments["start_ts"])
+        end = pc.if_else(pc.greater(segments["end_ts"], last), last, segments["end_ts"])
+        segments = segments.set_column(
+            segments.schema.get_field_index("start_ts"), "start_ts", start
+        ).set_column(segments.schema.get_field_index("end_ts"), "end_ts", end)
+    if segments.num_rows:  # a re-export into another day's file as well: counted once
+        frame = segments.to_pandas()
+        frame = frame.drop_duplicates(subset=[*AGENT_KEY, "activity", "start_ts", "end_ts"])
+        segments = pa_arrow.Table.from_pandas(frame, schema=SEGMENT_SCHEMA, preserve_index=False)
     return {
-        "schedule_segments": landed_segments(settings, days),
+        "schedule_segments": segments,
         "activity_mapping": activity_mapping(settings.activity_mapping),
     }
 
@@ -326,13 +383,34 @@ def schedule_key(day: date) -> lake.PartitionKey:
 def write_landed(
     settings: Settings, schedule: ScheduleFile, segments: pa_arrow.Table, quarantine: pa_arrow.Table
 ) -> None:
-    """Replace the day's landed segments and quarantine together (all or nothing)."""
+    """Replace the day's landed segments and quarantine together (all or nothing), with the
+    days its segments cover."""
+    covered = coverage(segments)
+    span = (
+        {COVERS_FROM: covered[0].isoformat(), COVERS_TO: covered[1].isoformat()} if covered else {}
+    )
     settings.lake.commit(
         lake.SCHEDULES,
         schedule_key(schedule.day),
         {SEGMENTS: segments, QUARANTINE: quarantine},
-        {SOURCE_SHA256: schedule.sha256, SOURCE_FILE: schedule.path.name},
+        {SOURCE_SHA256: schedule.sha256, SOURCE_FILE: schedule.path.name, **span},
     )
+
+
+def landed_coverage(settings: Settings, day: date) -> tuple[date, date] | None:
+    """The UTC days the landed file of `day` covers (read from its segments when it was landed
+    before the landing recorded them)."""
+    manifest = settings.lake.manifest(lake.SCHEDULES, schedule_key(day))
+    if manifest is None or SEGMENTS not in manifest.objects:
+        return None
+    if COVERS_FROM in manifest.metadata:
+        return (
+            date.fromisoformat(manifest.metadata[COVERS_FROM]),
+            date.fromisoformat(manifest.metadata[COVERS_TO]),
+        )
+    if manifest.rows.get(SEGMENTS, 1) == 0:
+        return None
+    return coverage(settings.lake.read_object(manifest.objects[SEGMENTS], schema=SEGMENT_SCHEMA))
 
 
 def landed_sha256(settings: Settings, day: date) -> str | None:
@@ -345,12 +423,23 @@ def landed_days(settings: Settings) -> list[date]:
 
 
 def landed_segments(settings: Settings, days: Iterable[date] | None = None) -> pa_arrow.Table:
-    """The landed segments of these schedule days (every day when None), as the warehouse's
-    `schedule_segments` reads them."""
-    wanted = landed_days(settings) if days is None else days
-    tables = [
-        settings.lake.read(SEGMENTS, schedule_key(day), schema=SEGMENT_SCHEMA)
-        for day in wanted
-        if settings.lake.has(SEGMENTS, schedule_key(day))
-    ]
+    """The landed segments that cover any of these UTC days, from whichever file (every landed
+    segment when None)."""
+    window = None if days is None else _window(days)
+    tables = []
+    for day in landed_days(settings):
+        covered = landed_coverage(settings, day)
+        if covered is None:
+            continue
+        if window is not None and not (
+            covered[0] <= window[1].date() and window[0].date() <= covered[1]
+        ):
+            continue
+        table = settings.lake.read(SEGMENTS, schedule_key(day), schema=SEGMENT_SCHEMA)
+        if window is not None:
+            first, end = (pa_arrow.scalar(t, UTC_TIMESTAMP) for t in window)
+            table = table.filter(
+                pc.and_(pc.less(table["start_ts"], end), pc.greater(table["end_ts"], first))
+            )
+        tables.append(table)
     return pa_arrow.concat_tables(tables) if tables else SEGMENT_SCHEMA.empty_table()

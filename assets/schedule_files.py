@@ -69,7 +69,7 @@ def schedule_files(
             failures[schedule.path.name] = f"{type(exc).__name__}: {exc}"
             context.log.error(f"schedule file {schedule.path.name} failed: {exc}")
     if landings:  # the adherence marts of those days follow now, whatever vendor runs do
-        build = update_schedule_days(settings, [x.day for x in landings])
+        build = update_schedule_days(settings, sorted({d for x in landings for d in x.report_days}))
         context.log.info(f"warehouse: updated report days {build.report_days}")
     if failures:  # only now: a bad file never withholds the good files' marts
         landed = ", ".join(x.source.name for x in landings) or "none"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from agentstate_etl import lake, schedules
+from agentstate_etl.marts import build_warehouse, update_warehouse
 from agentstate_etl.schedules import SCHEDULE_COLUMNS
 from agentstate_etl.simulator.schedule import write_schedule_files
 from agentstate_etl.simulator.server import SimulatorServer
@@ -17,8 +18,8 @@ from assets.resources import AgentStateSettings
 from assets.schedule_files import schedule_files, schedule_files_sensor
 from tests.e2e.conftest import DAYS
 from tests.e2e.test_cli import home, run  # noqa: F401 - the CLI test's fixture
-from tests.warehouse import query, warehouse_of
 from tests.engine.landed_days import land_day, scheduled_hours
+from tests.warehouse import query, warehouse_of
 
 ROWS = [
     ("cxone", "t1", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
@@ -161,3 +162,66 @@ def test_a_bad_file_beside_a_good_one_withholds_nothing(tmp_path: Path) -> None:
     assert "landed, marts updated: 2026-03-08.csv" in message
     assert scheduled_hours(settings, day) == 8.0  # two agents, 13:00-17:00
     assert [f.path.name for f in schedules.pending(settings)] == ["2026-03-09.csv"]
+
+
+def _segment(agent: str, start: str, end: str, activity: str = "Open") -> tuple:
+    return ("cxone", "t1", agent, activity, start, end)
+
+
+def _hours(settings: object, days: list[date]) -> list[float]:
+    return [scheduled_hours(settings, day) for day in days]  # type: ignore[arg-type]
+
+
+def test_segments_belong_to_the_days_they_cover_whatever_the_file_name(tmp_path: Path) -> None:
+    """A file named 2026-03-02.csv with segments on 03-07: 03-07's scheduled time is the same
+    whichever day was recomputed last (it was 6 h, 4 h, 6 h), and a re-export without them
+    takes them off 03-07."""
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5)
+    settings = resource.settings()
+    days = [date(2026, 3, 4) + timedelta(days=n) for n in range(5)]
+    always = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC))
+    keys = [land_day(settings, day, {"a1": always}, "cxone", "t1") for day in days]
+    inbox = tmp_path / "inbox" / "schedules"
+    write(inbox, "2026-03-07.csv", [_segment("a1", "2026-03-07T09:00:00Z", "2026-03-07T13:00:00Z")])
+    early = [
+        _segment("a1", "2026-03-04T09:00:00Z", "2026-03-04T10:00:00Z"),
+        _segment("a1", "2026-03-07T14:00:00Z", "2026-03-07T16:00:00Z"),  # five days on
+    ]
+    write(inbox, "2026-03-02.csv", early)
+    assert dg.materialize([schedule_files], resources={"agentstate": resource}).success
+    march_7 = date(2026, 3, 7)
+    assert scheduled_hours(settings, march_7) == 6.0
+    for key in [keys[3], keys[0], keys[3], keys[1]]:  # vendor re-runs of single days
+        update_warehouse(settings, [key])
+        assert scheduled_hours(settings, march_7) == 6.0, key
+    build_warehouse(settings)
+    assert _hours(settings, days) == [1.0, 0.0, 0.0, 6.0, 0.0]
+    write(inbox, "2026-03-02.csv", early[:1])  # the re-export drops the 03-07 segment
+    assert dg.materialize([schedule_files], resources={"agentstate": resource}).success
+    assert _hours(settings, days) == [1.0, 0.0, 0.0, 4.0, 0.0]
+
+
+def test_an_absurdly_long_segment_counts_only_within_each_landed_day(tmp_path: Path) -> None:
+    """A segment to the year 2999 (or of 30 days) counts each landed day's part of it, on
+    whichever day is recomputed; days never landed count nothing."""
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5)
+    settings = resource.settings()
+    days = [date(2026, 3, 4) + timedelta(days=n) for n in range(4)]
+    always = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC))
+    keys = [land_day(settings, day, {"a1": always, "a2": always}, "cxone", "t1") for day in days]
+    write(
+        tmp_path / "inbox" / "schedules",
+        "2026-03-04.csv",
+        [
+            _segment("a1", "2026-03-04T12:00:00Z", "2999-01-01T00:00:00Z"),
+            _segment("a2", "2026-03-05T18:00:00Z", "2026-04-04T18:00:00Z"),  # 30 days
+        ],
+    )
+    assert dg.materialize([schedule_files], resources={"agentstate": resource}).success
+    expected = [12.0, 24.0 + 6.0, 48.0, 48.0]
+    assert _hours(settings, days) == expected
+    update_warehouse(settings, [keys[2]])
+    assert _hours(settings, days) == expected
+    assert scheduled_hours(settings, date(2026, 3, 20)) == 0.0
+    daily = query(settings, "SELECT max(day) AS last, count(*) AS n FROM mart_adherence_daily")
+    assert (daily["last"].iloc[0], daily["n"].iloc[0]) == (date(2026, 3, 7), 7)
