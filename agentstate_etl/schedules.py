@@ -18,7 +18,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -101,6 +101,10 @@ class ScheduleLanding:
     # segments cover, now or before this landing replaced them (and the day before: a report
     # zone west of UTC starts there)
     report_days: tuple[date, ...] = ()
+    # valid segments that count as 0 % adherence for want of state data: of a tenant with
+    # nothing landed (`unknown_tenant`), or of an agent with no state record on the landed days
+    # they start on (`agent_without_records`: an id the vendor does not know, or a no-show)
+    unmatched: Counter[str] = field(default_factory=Counter)
 
     @property
     def quarantine_rate(self) -> float:
@@ -263,7 +267,38 @@ def land_file(schedule: ScheduleFile, settings: Settings) -> ScheduleLanding:
         report_days=tuple(
             sorted({schedule.day} | {d + timedelta(days=k) for d in touched for k in (-1, 0)})
         ),
+        unmatched=unmatched_segments(settings, valid),
     )
+
+
+def unmatched_segments(settings: Settings, segments: pd.DataFrame) -> Counter[str]:
+    """Segments no state data can match (see `ScheduleLanding.unmatched`). An agent is judged
+    only on the landed days its segments start on: a schedule ahead of the data is not."""
+    found: Counter[str] = Counter()
+    lk = settings.lake
+    for (vendor, tenant), group in segments.groupby(["vendor", "tenant_id"], sort=True):
+        if tenant not in lk.tenants(lake.INTERVALS, vendor):
+            found["unknown_tenant"] += len(group)
+            continue
+        landed = {k.day for k in lk.partitions(lake.INTERVALS, vendor, tenant)}
+        start_days = group["start_utc"].dt.date
+        judged = set(start_days) & landed
+        if not judged:
+            continue
+        days = sorted(judged | {d + timedelta(days=1) for d in judged} & landed)
+        agents = {
+            agent
+            for day in days
+            for agent in lk.read(
+                lake.INTERVALS, lake.PartitionKey(vendor, tenant, day), columns=["agent_id"]
+            )
+            .column("agent_id")
+            .to_pylist()
+        }
+        found["agent_without_records"] += int(
+            (start_days.isin(judged) & ~group["agent_id"].isin(agents)).sum()
+        )
+    return found
 
 
 def inbox(folder: Path) -> list[ScheduleFile]:

@@ -27,6 +27,7 @@ def _per_file(landings: list[ScheduleLanding]) -> dg.MetadataValue:
             "quarantined": x.quarantined,
             "agents": x.agents,
             "unknown_activities": ", ".join(sorted(x.unknown_activities)),
+            "unmatched": ", ".join(f"{k} {v}" for k, v in sorted(x.unmatched.items())),
         }
         for x in landings
     ]
@@ -45,6 +46,13 @@ def _per_file(landings: list[ScheduleLanding]) -> dg.MetadataValue:
             "segments_valid",
             asset="schedule_files",
             description="Warns when rows of the files just landed were quarantined",
+        ),
+        dg.AssetCheckSpec(
+            "segments_match_state_data",
+            asset="schedule_files",
+            description="Warns on segments of the files just landed that no state data can "
+            "match (they show as 0 % adherence): of a tenant with nothing landed, or of an "
+            "agent with no state record on the landed days they start on (unknown, or a no-show)",
         ),
         dg.AssetCheckSpec(
             "no_overlaps_across_files",
@@ -82,6 +90,7 @@ def schedule_files(
     quarantined = sum(x.quarantined for x in landings)
     reasons = sum((x.quarantine_reasons for x in landings), Counter())
     unknown = sum((x.unknown_activities for x in landings), Counter())
+    unmatched = sum((x.unmatched for x in landings), Counter())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(x.valid for x in landings),
@@ -91,6 +100,7 @@ def schedule_files(
             "quarantined": quarantined,
             "quarantine_reasons": dict(reasons),
             "unknown_activities": dict(unknown),
+            "unmatched_segments": dict(unmatched),
             "per_file": _per_file(landings),
             "schedules_dir": dg.MetadataValue.path(str(settings.schedules)),
         },
@@ -100,6 +110,15 @@ def schedule_files(
                 passed=quarantined == 0,
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"quarantined": quarantined, "reasons": dict(reasons)},
+            ),
+            dg.AssetCheckResult(
+                check_name="segments_match_state_data",
+                passed=not unmatched,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "unknown_tenant": unmatched["unknown_tenant"],
+                    "agent_without_records": unmatched["agent_without_records"],
+                },
             ),
             dg.AssetCheckResult(
                 check_name="no_overlaps_across_files",

@@ -225,3 +225,26 @@ def test_an_absurdly_long_segment_counts_only_within_each_landed_day(tmp_path: P
     assert scheduled_hours(settings, date(2026, 3, 20)) == 0.0
     daily = query(settings, "SELECT max(day) AS last, count(*) AS n FROM mart_adherence_daily")
     assert (daily["last"].iloc[0], daily["n"].iloc[0]) == (date(2026, 3, 7), 7)
+
+
+def test_segments_of_unknown_tenants_or_agents_are_counted_in_a_warning(tmp_path: Path) -> None:
+    """They show as 0 % adherence (no state data means LOGGED_OUT): the run says how many."""
+    resource = AgentStateSettings(home=str(tmp_path), max_quarantine_rate=0.5)
+    settings = resource.settings()
+    day = date(2026, 3, 8)
+    whole_day = (datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    land_day(settings, day, {"a1": whole_day}, "cxone", "t1")
+    rows = [
+        _segment("a1", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
+        _segment("a9", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),  # no state records
+        ("cxone", "t9", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
+        ("koreai", "t1", "a1", "Open", "2026-03-08T13:00:00Z", "2026-03-08T17:00:00Z"),
+        _segment("a9", "2026-03-12T13:00:00Z", "2026-03-12T17:00:00Z"),  # ahead of the data
+    ]
+    write(tmp_path / "inbox" / "schedules", "2026-03-08.csv", rows)
+    result = dg.materialize([schedule_files], resources={"agentstate": resource})
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    found = checks["segments_match_state_data"]
+    assert not found.passed
+    figures = {k: v.value for k, v in found.metadata.items()}
+    assert figures == {"unknown_tenant": 2, "agent_without_records": 1}
