@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from agentstate_etl import lake, schedules
-from agentstate_etl.marts import build_warehouse, update_warehouse
+from agentstate_etl.marts.update import build_warehouse, update_warehouse
 from agentstate_etl.schedules import SCHEDULE_COLUMNS
 from agentstate_etl.simulator.schedule import write_schedule_files
 from agentstate_etl.simulator.server import SimulatorServer
@@ -223,7 +223,9 @@ def test_an_absurdly_long_segment_counts_only_within_each_landed_day(tmp_path: P
     update_warehouse(settings, [keys[2]])
     assert _hours(settings, days) == expected
     assert scheduled_hours(settings, date(2026, 3, 20)) == 0.0
-    daily = query(settings, "SELECT max(day) AS last, count(*) AS n FROM mart_adherence_daily")
+    daily = query(
+        settings.warehouse, "SELECT max(day) AS last, count(*) AS n FROM mart_adherence_daily"
+    )
     assert (daily["last"].iloc[0], daily["n"].iloc[0]) == (date(2026, 3, 7), 7)
 
 

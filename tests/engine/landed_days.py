@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from agentstate_etl import lake
 from agentstate_etl.intervals import INTERVAL_SCHEMA
 from agentstate_etl.settings import Settings
+from tests.warehouse import query as warehouse_query
 
 VENDOR, TENANT = "cxone", "t1"
 
@@ -73,8 +73,7 @@ def land_day(
 
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return con.sql(sql).to_arrow_table().to_pandas()
+    return warehouse_query(settings.warehouse, sql)
 
 
 def scheduled_hours(settings: Settings, day: date) -> float:
