@@ -255,7 +255,7 @@ def _poll_once(
     limits = tenant.limits
     settled = limits.settled_until(now)
     mark = high_water_mark(lk, vendor, tenant_id)
-    repaired = repair_intervals(lk, vendor, tenant_id, settings, mark)
+    repaired = repair_intervals(lk, tenant, settings, mark)
     start = (
         mark - timedelta(seconds=settings.collect_overlap_s)
         if mark is not None
@@ -279,7 +279,7 @@ def _poll_once(
     keys = [lake.PartitionKey(vendor, tenant_id, day) for day in days]
     for key in keys:  # day order: the mark never passes a day not landed
         _merge_partition(key, raw, quarantine if key == last else None, (start, settled), settings)
-    landed = [land_intervals(key, settings) for key in keys]
+    landed = [land_intervals(key, settings, tenant.reason_names) for key in keys]
     return TenantPoll(
         vendor=vendor,
         tenant=tenant_id,
@@ -296,15 +296,18 @@ def _poll_once(
 
 
 def repair_intervals(
-    lk: lake.Lake,
-    vendor: str,
-    tenant: str,
-    settings: Settings,
-    mark: datetime | None,
+    lk: lake.Lake, tenant: VendorSettings, settings: Settings, mark: datetime | None
 ) -> list[IntervalLanding]:
     """Rebuild the intervals of the days around the mark whose raw landing is newer than the
     intervals built from it (a poll stopped between the two)."""
     if mark is None:
         return []
-    keys = [lake.PartitionKey(vendor, tenant, mark.date() - timedelta(days=n)) for n in (1, 0)]
-    return [land_intervals(key, settings) for key in keys if intervals_behind(lk, key)]
+    keys = [
+        lake.PartitionKey(tenant.vendor, tenant.tenant_id, mark.date() - timedelta(days=n))
+        for n in (1, 0)
+    ]
+    return [
+        land_intervals(key, settings, tenant.reason_names)
+        for key in keys
+        if intervals_behind(lk, key)
+    ]

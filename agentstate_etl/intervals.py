@@ -18,9 +18,10 @@ because the sort carries integer codes instead of strings (see benchmarks/RESULT
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from agentstate_etl.mapping import state_mapping
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 EPOCH = date(1970, 1, 1)
+NO_NAMES: Mapping[str, str] = MappingProxyType({})  # reasons stay as the vendor sent them
 INTERVAL_SCHEMA = pa.schema(
     [
         ("vendor", pa.string()),
@@ -131,11 +133,17 @@ def _ms(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return values.fill_null(0).to_numpy(), np.asarray(values.is_null())
 
 
-def canonical_events(raw: pa.Table, source: EventSource, tenant_id: str) -> pa.Table:
+def canonical_events(
+    raw: pa.Table,
+    source: EventSource,
+    tenant_id: str,
+    reason_names: Mapping[str, str] = NO_NAMES,
+) -> pa.Table:
     """Landed raw records (in API order) → canonical events, text as dictionary arrays.
 
     The mapping is applied to the few distinct vendor states, not to every row: a state the
     mapping does not know becomes UNKNOWN, and a missing reason takes the state's default.
+    A reason the tenant's `reason_names` knows (a code) becomes its name; others stay as sent.
     """
     n = raw.num_rows
     mapping = state_mapping(source.vendor)
@@ -148,11 +156,13 @@ def canonical_events(raw: pa.Table, source: EventSource, tenant_id: str) -> pa.T
     state_of = np.array([states.index(state) for state in mapped])
 
     given = _dictionary(raw.column(source.reason))
-    reasons = given.dictionary.to_pylist()
+    reason_codes = _codes(given)
+    named = [reason_names.get(r, r) for r in given.dictionary.to_pylist()]
+    reasons = list(dict.fromkeys(named))  # two codes of one name are one reason
+    reason_codes = np.array([reasons.index(n) for n in named] + [-1])[reason_codes]
     defaults = [mapping.default_reasons.get(v) for v in known]
     reasons += sorted({d for d in defaults if d is not None} - set(reasons))
     default_of = np.array([-1 if d is None else reasons.index(d) for d in defaults] + [-1])
-    reason_codes = _codes(given)
     reason_codes = np.where(reason_codes >= 0, reason_codes, default_of[vs_codes])
 
     start, _ = _ms(raw.column("start_ts"))
@@ -284,6 +294,7 @@ def vendor_intervals(
     tenant_id: str,
     day: date,
     horizon: datetime,
+    reason_names: Mapping[str, str] = NO_NAMES,
 ) -> pa.Table:
     """A landed raw partition → its occurrences (text as dictionaries).
 
@@ -293,7 +304,7 @@ def vendor_intervals(
     """
     text = [c for c in source.columns() if c not in ("start_ts", source.end_ts, source.duration_ms)]
     raw = read_raw(columns=source.columns(), read_dictionary=text)
-    return occurrences(canonical_events(raw, source, tenant_id), day, horizon)
+    return occurrences(canonical_events(raw, source, tenant_id, reason_names), day, horizon)
 
 
 def _grouped_in_time_order(who: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +27,7 @@ from agentstate_etl.completeness import ChainGaps, chain_gaps
 from agentstate_etl.errors import AgentStateError, BeyondRetention, ConfigError, ValidationError
 from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import (
+    NO_NAMES,
     day_bounds,
     fetch_window,
     find_overlaps,
@@ -399,8 +400,11 @@ def intervals_behind(lk: lake.Lake, key: lake.PartitionKey) -> bool:
     return built is None or built.metadata.get(BUILT_FROM) != raw.version
 
 
-def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLanding:
-    """Canonical occurrences of the partition, from its landed raw records alone.
+def land_intervals(
+    key: lake.PartitionKey, settings: Settings, reason_names: Mapping[str, str] = NO_NAMES
+) -> IntervalLanding:
+    """Canonical occurrences of the partition, from its landed raw records and the tenant's
+    reason names (`VendorSettings.reason_names`: its codes' names, if its vendor sends codes).
 
     The manifest is read once: its extraction time and its data object belong to the same
     landing even if another run re-lands the partition meanwhile."""
@@ -412,6 +416,7 @@ def land_intervals(key: lake.PartitionKey, settings: Settings) -> IntervalLandin
         key.tenant,
         key.day,
         horizon_for(key.day, extracted_at),
+        reason_names,
     )
     settings.lake.commit(
         lake.INTERVALS, key, {lake.INTERVALS: intervals}, {BUILT_FROM: raw.version or ""}
@@ -598,7 +603,7 @@ def run_partition(
 ) -> tuple[RawLanding, IntervalLanding, SummaryLanding | None]:
     """Every landing step of one tenant's partition, in order (the engine without Dagster)."""
     raw = land_raw(tenant, day, settings)
-    intervals = land_intervals(raw.key, settings)
+    intervals = land_intervals(raw.key, settings, tenant.reason_names)
     has_summary = vendor_spec(tenant.vendor).has_summary
     summary = land_summary(tenant, day, settings) if has_summary else None
     return raw, intervals, summary

@@ -386,13 +386,15 @@ class Variable:
 
     `env` is its docs/configuration.md variable; a `credential` is given in a tenants file as the *name* of an
     environment variable, never as a value; `check` validates (raising ValueError) a value that
-    is not a credential; a setting with a `default` may be left unset.
+    is not a credential; a setting with a `default` may be left unset, except in a tenants file
+    when `required_in_file` (the default serves only the single tenant of the variables).
     """
 
     env: str
     credential: bool = False
     default: str | None = None
     check: Callable[[str], str] | None = None
+    required_in_file: bool = False
 
 
 def setting(
@@ -401,9 +403,10 @@ def setting(
     credential: bool = False,
     default: str | None = None,
     check: Callable[[str], str] | None = None,
+    required_in_file: bool = False,
 ) -> Any:
     """A `VendorSettings` field declared with its variable (see `Variable`)."""
-    declared = Variable(env, credential, default, check)
+    declared = Variable(env, credential, default, check, required_in_file)
     if default is None:
         return field(metadata={"variable": declared})
     return field(default=default, metadata={"variable": declared})
@@ -442,6 +445,11 @@ class VendorSettings:
     def roster_file(self) -> str:
         """A per-agent vendor's roster file for this tenant ("" when there is none)."""
         return ""
+
+    @property
+    def reason_names(self) -> Mapping[str, str]:
+        """Reason code -> name, for a vendor that sends codes (empty: reasons stay as sent)."""
+        return {}
 
     def client(self, options: Any) -> Any:
         """This tenant's vendor client, run as `options` (an `http.ClientOptions`) says."""

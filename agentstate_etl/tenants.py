@@ -199,7 +199,8 @@ def _entry_tenant(entry: object, number: int, path: Path) -> Tenant:
     for key, setting in keys.items():
         value = entry.get(key)
         if value is None:
-            if settings.variables()[setting].default is None:
+            declared = settings.variables()[setting]
+            if declared.default is None or declared.required_in_file:
                 raise ConfigError(f"{where}: {key} is missing")
             continue
         if not isinstance(value, str):

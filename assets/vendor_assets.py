@@ -171,6 +171,10 @@ def build_tenant_assets(
                 else []
             ),
             *(
+                dg.AssetCheckSpec(flag.name, asset=raw_key, description=flag.description)
+                for flag in spec.day_flags
+            ),
+            *(
                 [
                     dg.AssetCheckSpec(
                         "chains_complete",
@@ -258,6 +262,17 @@ def build_tenant_assets(
             if spec.roster is not None
             else []
         )
+        flag_checks = []
+        for flag in spec.day_flags:
+            flagged = [str(x.day) for x in landings if x.cross_check.get(flag.flag)]
+            flag_checks.append(
+                dg.AssetCheckResult(
+                    check_name=flag.name,
+                    passed=not flagged,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"days_flagged": len(flagged), "days": flagged[:10], "fix": flag.fix},
+                )
+            )
         rate = quarantined / fetched if fetched else 0.0
         return dg.MaterializeResult(
             check_results=[
@@ -274,6 +289,7 @@ def build_tenant_assets(
                 ),
                 *chain_checks,
                 *roster_checks,
+                *flag_checks,
             ],
         )
 
@@ -307,7 +323,9 @@ def build_tenant_assets(
             STATE_INTERVALS,
             pipeline.each_day(
                 lambda day: pipeline.land_intervals(
-                    lake.PartitionKey(vendor, source.tenant_id, day), settings
+                    lake.PartitionKey(vendor, source.tenant_id, day),
+                    settings,
+                    source.reason_names,
                 ),
                 partition_days(context),
                 workers=pipeline.INTERVAL_WORKERS,

@@ -44,6 +44,9 @@ def simulate(
         str, typer.Option(help="none, all, or a comma list, e.g. rate_limit,late_events")
     ] = "none",
     koreai_timezone: Annotated[str, typer.Option(help="zone of Kore.ai EventTime")] = "UTC",
+    koreai_clock: Annotated[
+        int, typer.Option(help="Kore.ai EventTime hours: 24 (0-23) or 12 (1-12, no AM/PM)")
+    ] = 24,
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     vendors: Annotated[
         str, typer.Option(help="vendors to build before serving (others build on first use)")
@@ -101,6 +104,7 @@ def simulate(
             now=served_from + LIVE_SPAN if speed > 0 else served_from,
             clock=moving_clock(served_from, speed) if speed > 0 else None,
             koreai_timezone=koreai_timezone,
+            koreai_clock=koreai_clock,
             faults=Faults.parse(faults),
             tenants=tenants,
             cxengage_retention=timedelta(days=cxengage_retention_days),

@@ -125,6 +125,8 @@ class SimConfig:
     start: date | None = None
     now: datetime = field(default_factory=_now_ms)
     koreai_timezone: str = "UTC"
+    # Kore.ai's EventTime has no AM/PM: 24 (hours 0-23) or 12 (1-12, AM and PM alike)
+    koreai_clock: int = 24
     koreai_max_window: timedelta = timedelta(hours=6)
     # CxEngage as its document says: data kept this long (a tenant may keep more), pages of at
     # most this many records whatever `limit` asks (the client pages by what it received)
@@ -175,6 +177,8 @@ class SimConfig:
             raise ConfigError(
                 f"cxone_token_auth must be any, form or basic, got {self.cxone_token_auth!r}"
             )
+        if self.koreai_clock not in (12, 24):
+            raise ConfigError(f"koreai_clock must be 12 or 24, got {self.koreai_clock!r}")
         if self.cxone_paging not in ("numbers", "token"):
             raise ConfigError(f"cxone_paging must be numbers or token, got {self.cxone_paging!r}")
         if self.first_day > self.now.date():

@@ -502,16 +502,17 @@ def _cxone_records(
     return out
 
 
-def koreai_event_time(ms: int, zone: ZoneInfo) -> str:
-    """`M/D/YYYY H:MM:SS` local time, no leading zeros on month, day and hour (as the API)."""
+def koreai_event_time(ms: int, zone: ZoneInfo, clock: int = 24) -> str:
+    """`M/D/YYYY H:MM:SS` local time, no leading zeros on month, day and hour (as the API);
+    on a 12-hour `clock` the hour is 1-12 with nothing saying AM or PM (the document's sample
+    cannot tell the two apart)."""
     local = datetime.fromtimestamp(ms // 1000, zone)
-    return (
-        f"{local.month}/{local.day}/{local.year} {local.hour}:{local.minute:02d}:{local.second:02d}"
-    )
+    hour = local.hour if clock == 24 else (local.hour % 12 or 12)
+    return f"{local.month}/{local.day}/{local.year} {hour}:{local.minute:02d}:{local.second:02d}"
 
 
 def _koreai_records(
-    agents: list[Agent], timelines: list[Timeline], zone: ZoneInfo
+    agents: list[Agent], timelines: list[Timeline], zone: ZoneInfo, clock: int
 ) -> list[tuple[int, int, int, bytes]]:
     out = []
     for agent, timeline in zip(agents, timelines, strict=True):
@@ -519,7 +520,7 @@ def _koreai_records(
             activity, reason_code = VOCABULARY["koreai"][kind]
             record = {
                 "AgentId": agent.agent_id,
-                "EventTime": koreai_event_time(start, zone),
+                "EventTime": koreai_event_time(start, zone, clock),
                 "Activity": activity,
                 "ReasonCode": reason_code,
             }
@@ -642,7 +643,7 @@ class World:
             for agent in agents
         ]
         if vendor == "koreai":
-            records = _koreai_records(agents, timelines, self.zone)
+            records = _koreai_records(agents, timelines, self.zone, self.config.koreai_clock)
         elif vendor == "cxengage":
             records = _cxengage_records(agents, timelines, self.credentials.cxengage_tenant_id)
             if every := config.cxengage_lost_every:  # holes in the chains: never served

@@ -50,6 +50,16 @@ class SummaryReport:
 
 
 @dataclass(frozen=True)
+class DayFlagCheck:
+    """A warning check over a flag the vendor's `cross_check` sets per day (true: suspect)."""
+
+    name: str
+    flag: str  # the cross_check key; a day where it is true fails the check
+    description: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class VendorSpec:
     name: str
     title: str
@@ -68,6 +78,8 @@ class VendorSpec:
     cross_check: Callable[[pa_arrow.Table], dict[str, object]] | None = None
     # how its interval records name their successors, where they do (completeness check)
     chains: Chain | None = None
+    # warning checks over flags of `cross_check`
+    day_flags: tuple[DayFlagCheck, ...] = ()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -132,6 +144,15 @@ VENDOR_SPECS: dict[str, VendorSpec] = {
         parse=koreai_records.parse,
         events=koreai_records.EVENTS,
         cross_check=koreai_records.clock_hours,
+        day_flags=(
+            DayFlagCheck(
+                "hours_pass_twelve",
+                "twelve_hour_clock_suspected",
+                "Warns on a day whose EventTime hours never pass 12: EventTime has no AM/PM, so "
+                "a 12-hour clock could not be told from a 24-hour one",
+                "check with the vendor which clock the tenant's EventTime uses",
+            ),
+        ),
         read=KoreAiClient.fetch_activity,
     ),
 }

@@ -109,6 +109,50 @@ def test_an_invalid_koreai_timezone_in_a_tenants_file_fails_when_read(tmp_path: 
         read_tenants_file(write(tmp_path, text))
 
 
+KOREAI = (
+    '[[tenants]]\nvendor = "koreai"\ntenant_id = "acct"\nbase_url = "https://k.example"\n'
+    "{extra}"
+    'credentials = {{ client_id = "K_ID", client_secret = "K_SECRET" }}\n'
+)
+
+
+def test_a_koreai_tenant_of_a_tenants_file_must_state_its_zone(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"koreai/acct\): timezone is missing"):
+        read_tenants_file(write(tmp_path, KOREAI.format(extra="")))
+
+
+def test_a_koreai_reason_codes_file_names_codes_and_leaves_the_others(tmp_path: Path) -> None:
+    codes = tmp_path / "codes.csv"
+    codes.write_text("code,name\n1,Lunch\n2, Coaching \n\n")
+    extra = f'timezone = "Asia/Kolkata"\nreason_codes_file = "{codes}"\n'
+    (tenant,) = read_tenants_file(write(tmp_path, KOREAI.format(extra=extra)))
+    settings = tenant.resolve({"K_ID": "id", "K_SECRET": "secret"})
+    assert settings.reason_names == {"1": "Lunch", "2": "Coaching"}
+    codes.write_text("code,name\n1,Lunch break\n")  # an edit is read again
+    assert settings.reason_names == {"1": "Lunch break"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "must name a readable CSV file"),
+        ("reason,label\n1,Lunch\n", "header code,name.*'reason,label'"),
+        ("code,name\n1,Lunch\n1,Break\n", "line 3: code '1' is named twice"),
+        ("code,name\n1,\n", "line 2: expected a code and a name"),
+        ("code,name\n1,Lunch,extra\n", "line 2: expected a code and a name"),
+    ],
+)
+def test_a_bad_reason_codes_file_fails_when_read_naming_tenant_and_line(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    codes = tmp_path / "codes.csv"
+    if content is not None:
+        codes.write_text(content)
+    extra = f'timezone = "UTC"\nreason_codes_file = "{codes}"\n'
+    with pytest.raises(ConfigError, match=f"koreai/acct reason_codes_file .*{message}"):
+        read_tenants_file(write(tmp_path, KOREAI.format(extra=extra)))
+
+
 def test_two_tenants_of_a_vendor_need_their_own_ids_and_names(tmp_path: Path) -> None:
     one = CXONE.format(name="A_SECRET")
     with pytest.raises(ConfigError, match="same tenant"):
@@ -146,7 +190,7 @@ def test_the_environment_defines_one_tenant_per_vendor_from_the_spec_variables()
         (vendor, DEFAULT_SLUG) for vendor in VENDOR_SPECS
     ]
     koreai = tenants[2]
-    assert koreai.values == {"timezone": "America/New_York"}
+    assert koreai.values == {"timezone": "America/New_York", "reason_codes_file": ""}
     assert koreai.variables == {
         "base_url": "KOREAI_BASE_URL",
         "account_id": "KOREAI_ACCOUNT_ID",

@@ -78,8 +78,12 @@ class CxOneClient(VendorClient):
     async def _agent_history(
         self, agent_id: str, start: datetime, end: datetime, fields: dict[str, pa.DataType]
     ) -> pa.Table:
-        base = {"startTime": self.api.time(start), "endTime": self.api.time(end)}
-        base |= {"agentId": agent_id, "pageSize": self.page_size}
+        base: dict[str, str | int] = {
+            "startTime": self.api.time(start),
+            "endTime": self.api.time(end),
+            "agentId": agent_id,
+            "pageSize": self.page_size,
+        }
         pages: list[pa.Table] = []
         received, params = 0, {**base, "pageNumber": 1}
         for number in range(1, MAX_PAGES + 1):

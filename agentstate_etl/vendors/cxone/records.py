@@ -121,7 +121,7 @@ def duration_reading(table: pa_arrow.Table) -> dict[str, object]:
     by_agent = ms.groupby(frame["agentId"])
     to_next, from_previous = by_agent.shift(-1) - ms, ms - by_agent.shift(1)
     duration = pd.to_numeric(frame["duration"], errors="coerce")
-    shares: dict[str, object] = {}
+    shares: dict[str, float | None] = {}
     for reading, gap in (("own", to_next), ("previous", from_previous)):
         both = duration.notna() & gap.notna()
         shares[f"duration_matches_{reading}"] = (
