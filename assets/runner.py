@@ -33,6 +33,7 @@ from agentstate_etl.marts.affected import landed_partitions
 from agentstate_etl.settings import Settings, ensure_instance_config
 from agentstate_etl.tenants import Tenant
 from assets.executors import executor_name
+from assets.origin import adopt, origin_tags
 from assets.schedules import SOURCE_TAG, WAREHOUSE_JOB, tenant_job_name, tenant_tags
 from assets.vendor_assets import PROGRESS, tenant_asset_keys
 from assets.warehouse import VENDORS_TAG, WAREHOUSE
@@ -241,23 +242,27 @@ def execute(
         for k in job_def.asset_layer.executable_asset_keys
         if k != without and (only is None or k in only)
     ] or None
+    tags = {**(tags or {}), **origin_tags()}
+    result: RunResult
     if executor_name() == "default":
-        return job_def.execute_in_process(
+        result = job_def.execute_in_process(
             instance=instance,
             tags=tags,
             run_config=run_config,
             raise_on_error=False,
             asset_selection=selection,
         )
-    job = dg.build_reconstructable_job("assets.runner", "deployment_job", (name,))
-    return dg.execute_job(
-        job,
-        instance,
-        run_config=run_config,
-        tags=tags,
-        raise_on_error=False,
-        asset_selection=selection,
-    )
+    else:
+        result = dg.execute_job(
+            dg.build_reconstructable_job("assets.runner", "deployment_job", (name,)),
+            instance,
+            run_config=run_config,
+            tags=tags,
+            raise_on_error=False,
+            asset_selection=selection,
+        )
+    adopt(instance, result.run_id, name)  # listed under its job in the UI, as if launched there
+    return result
 
 
 class _ProgressLines(logging.Handler):

@@ -11,12 +11,17 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.utils import make_new_run_id
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, WorkspaceFileTarget
+from dagster_graphql.test.utils import execute_dagster_graphql
 from typer.testing import CliRunner
 
 from agentstate_etl.cli import app
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.vendors.registry import VENDOR_SPECS
+from assets.origin import WORKSPACE
 from tests.e2e.conftest import DAYS, SIM_NOW
 
 VARIABLES = {  # the required ones: optional settings have a default
@@ -89,6 +94,9 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
     runs = instance.get_runs()
     assert len(runs) == 4  # one single run per vendor tenant for the whole range, then the marts
     assert all(r.is_success for r in runs)
+    # the UI lists each run under its job, as if launched there
+    for each in runs:
+        assert {r["runId"] for r in ui_job_runs(instance, each.job_name)} == {each.run_id}
     for secret in ("sim-pass", "sim-secret", "sim-kore-secret"):
         assert secret not in output
     # what a person reads: one line per warning, with its figures, and no stack traces
@@ -105,6 +113,36 @@ def test_backfill_all_vendors_records_runs_in_dagster_home(
     # and a line per partition as it lands, with its pace
     progress = [line for line in lines if line.startswith(f"  cxone/sim-client {DAYS[0]} ")]
     assert progress and "records/s" in progress[0], output
+
+
+JOB_RUNS = """
+query ($job: String!, $repository: String!, $location: String!) {
+  pipelineOrError(params: {pipelineName: $job, repositoryName: $repository,
+                           repositoryLocationName: $location}) {
+    __typename
+    ... on Pipeline { runs { runId } }
+  }
+}
+"""
+
+
+def ui_job_runs(instance: dg.DagsterInstance, job: str) -> list[dict[str, str]]:
+    """A job's runs as the UI's job page asks its GraphQL API, over the code location that
+    workspace.yaml declares (read as the webserver reads it, loaded in this process)."""
+    (declared,) = WorkspaceFileTarget([str(WORKSPACE)]).create_origins()
+    location = InProcessCodeLocationOrigin(
+        declared.loadable_target_origin, location_name=declared.location_name
+    )
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(location)) as workspace:
+        answer = execute_dagster_graphql(
+            workspace.create_request_context(),
+            JOB_RUNS,
+            {"job": job, "repository": "__repository__", "location": location.location_name},
+        )
+    assert not answer.errors, answer.errors
+    found = answer.data["pipelineOrError"]
+    assert found["__typename"] == "Pipeline", found
+    return found["runs"]
 
 
 def test_failed_partitions_are_named_and_exit_non_zero(
