@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,42 @@ def test_backfill_records_its_runs_in_postgres(
     assert [k.day for k in landed.partitions(lake.INTERVALS, "cxone")] == DAYS[:2]
     assert (tmp_path / "data" / "warehouse.sqlite").exists()
     assert not (tmp_path / "data" / "lake").exists(), "the lake is on S3, not on local disk"
+
+
+POSTGRES_DB_FORM = """\
+storage:
+  postgres:
+    postgres_db:
+      username: postgres
+      password:
+        env: DAGSTER_PG_PASSWORD
+      hostname: 127.0.0.1
+      db_name: {database}
+      port: {port}
+"""
+
+
+def test_dagsters_documented_postgres_db_form_works(
+    postgres: PostgresServer, simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    """The `postgres_db:` block as Dagster's own documentation writes it (no scheme, no URL)."""
+    database = postgres.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        POSTGRES_DB_FORM.format(database=database, port=postgres.port)
+    )
+    env = {
+        **os.environ,
+        **simulator.env(),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_PASSWORD": "unused-by-trust-auth",
+        "AGENTSTATE_HOME": str(tmp_path / "data"),
+        "AGENTSTATE_START_DATE": "2026-03-01",
+        "AGENTSTATE_NOW": SIM_NOW.isoformat(),
+    }
+    agentstate_backfill("koreai", DAYS[:1], env, tmp_path)
+    with postgres.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pipeline_name, status FROM runs")
+        assert cursor.fetchall() == [("koreai_default_daily", "SUCCESS")]
+    assert not list(home.rglob("*.db")), "no SQLite storage"
