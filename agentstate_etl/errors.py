@@ -47,6 +47,14 @@ class ValidationError(AgentStateError):
     """Data failed validation past what quarantine may absorb (e.g. quarantine rate too high)."""
 
 
+class QuarantineRateExceeded(ValidationError):
+    """More of a partition's records failed validation than AGENTSTATE_MAX_QUARANTINE_RATE."""
+
+    def __init__(self, message: str, rate: float) -> None:
+        super().__init__(message)
+        self.rate = rate
+
+
 class WarehouseError(AgentStateError):
     """The warehouse is missing, or lacks the table or rows a reader asked for."""
 

@@ -24,7 +24,12 @@ import pyarrow.compute as pc
 from agentstate_etl import lake, roster
 from agentstate_etl.canonical import UNKNOWN
 from agentstate_etl.completeness import ChainGaps, chain_gaps
-from agentstate_etl.errors import AgentStateError, BeyondRetention, ConfigError, ValidationError
+from agentstate_etl.errors import (
+    AgentStateError,
+    BeyondRetention,
+    ConfigError,
+    QuarantineRateExceeded,
+)
 from agentstate_etl.http import FetchStats
 from agentstate_etl.intervals import (
     NO_NAMES,
@@ -122,11 +127,12 @@ def check_quarantine_rate(split: Split, what: str, settings: Settings) -> None:
     if split.quarantine_rate <= settings.max_quarantine_rate:
         return
     sample = reject_sample(split.quarantine)
-    raise ValidationError(
+    raise QuarantineRateExceeded(
         f"{what}: {len(split.quarantine)} of {split.total} records failed validation "
         f"({split.quarantine_rate:.2%} > AGENTSTATE_MAX_QUARANTINE_RATE="
         f"{settings.max_quarantine_rate:.2%}); nothing was landed. "
-        f"Reasons: {_reason_counts(split)}; first rejects: {sample}"
+        f"Reasons: {_reason_counts(split)}; first rejects: {sample}",
+        split.quarantine_rate,
     )
 
 

@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from agentstate_etl import lake, pipeline
-from agentstate_etl.errors import AgentStateError
+from agentstate_etl.errors import AgentStateError, QuarantineRateExceeded
 from agentstate_etl.settings import VendorSettings
 from agentstate_etl.tenants import Tenant
 from agentstate_etl.vendors.registry import vendor_spec
@@ -39,6 +39,10 @@ STATUS_SUMMARY = "status_summary"
 
 class PartitionsFailed(AgentStateError):
     """Some days of a run failed; the message names each tenant day and its cause."""
+
+    def __init__(self, message: str, failures: dict[date, Exception] | None = None) -> None:
+        super().__init__(message)
+        self.failures = failures or {}
 
 
 def asset_key(tenant: Tenant, step: str) -> dg.AssetKey:
@@ -70,16 +74,11 @@ def run_days(
     label = f"{tenant.vendor}/{tenant.tenant_id}"
     done: list[T] = []
     landed: list[date] = []
-    failures: dict[date, str] = {}
+    failures: dict[date, Exception] = {}
     started = time.monotonic()
     for day, outcome in outcomes:
         if isinstance(outcome, Exception):
-            # the product's own errors say what happened; others keep their kind
-            failures[day] = (
-                str(outcome)
-                if isinstance(outcome, AgentStateError)
-                else f"{type(outcome).__name__}: {outcome}"
-            )
+            failures[day] = outcome
             context.log.error(f"{label} {day} {what} failed: {outcome}")
             PROGRESS.info("%s %s %s: FAILED", label, day, what)
         else:
@@ -92,8 +91,19 @@ def run_days(
             f"{label} {what}: {len(landed)} day(s) landed, {landed[0]} .. {landed[-1]}"
         )
     if failures:
-        lines = "\n".join(f"  {label} {day}: {why}" for day, why in sorted(failures.items()))
-        raise PartitionsFailed(f"{label} {what}: {len(failures)} partition(s) failed\n{lines}")
+        # the product's own errors say what happened; others keep their kind
+        lines = "\n".join(
+            f"  {label} {day}: "
+            + (
+                str(error)
+                if isinstance(error, AgentStateError)
+                else f"{type(error).__name__}: {error}"
+            )
+            for day, error in sorted(failures.items())
+        )
+        raise PartitionsFailed(
+            f"{label} {what}: {len(failures)} partition(s) failed\n{lines}", failures
+        )
     return done
 
 
@@ -193,9 +203,30 @@ def build_tenant_assets(
         settings = context.resources.agentstate.settings()
         source = tenant_settings(context)
         days = partition_days(context)
-        landings = run_days(
-            context, source, RAW_RECORDS, pipeline.land_raw_days(source, days, settings)
-        )
+        try:
+            landings = run_days(
+                context, source, RAW_RECORDS, pipeline.land_raw_days(source, days, settings)
+            )
+        except PartitionsFailed as failed:
+            over = {
+                str(day): round(error.rate, 4)
+                for day, error in sorted(failed.failures.items())
+                if isinstance(error, QuarantineRateExceeded)
+            }
+            if over:  # the blocking check fails, naming the days, before the asset does
+                context.log_event(
+                    dg.AssetCheckEvaluation(
+                        asset_key=raw_key,
+                        check_name="quarantine_rate",
+                        passed=False,
+                        metadata={
+                            "days_over": len(over),
+                            "rates": over,
+                            "max_rate": settings.max_quarantine_rate,
+                        },
+                    )
+                )
+            raise
         reasons: Counter[str] = Counter()
         for x in landings:
             reasons += Counter(x.quarantine_reasons)

@@ -177,6 +177,9 @@ class Simulator:
         self.answered_windows: set[tuple[int, int, int, int]] = set()
         self._lock = threading.Lock()
         self.requests = 0
+        # token lifetimes and slow answers run on these; tests replace them with a manual clock
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         # (path, query parameters) of every request, for tests that assert what was asked
         self.request_log: list[tuple[str, dict[str, str]]] = []
 
@@ -226,7 +229,7 @@ class Simulator:
             if fault == "drop_connections":
                 return DroppedConnection()  # type: ignore[return-value]
             if fault == "slow":
-                await asyncio.sleep(self.faults.slow_s)
+                await self.sleep(self.faults.slow_s)
             try:
                 if bearer:
                     self._check_bearer(request, revoke=fault == "revoke_tokens")
@@ -334,7 +337,7 @@ class Simulator:
         token = secrets.token_urlsafe(24)
         ttl = self.faults.token_ttl_s
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens[token] = now + ttl
             self.token_tenant[token] = world.tenant
             self.token_scopes[token] = set(form.get("scope", "").split())
@@ -354,14 +357,14 @@ class Simulator:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         with self._lock:
             expiry = self.tokens.get(token)
-            now = time.monotonic()
+            now = self.clock()
             if revoke and expiry is not None and now >= self.immune_until.get(token, 0.0):
                 self.revoked.add(token)
                 self.last_revocation[self.token_tenant[token]] = now
             valid = (
                 scheme.lower() == "bearer"
                 and expiry is not None
-                and expiry > time.monotonic()
+                and expiry > now
                 and token not in self.revoked
             )
         if not valid:

@@ -21,6 +21,7 @@ from agentstate_etl.vendors.cxengage.client import CxEngageClient
 from agentstate_etl.vendors.cxone import records as cxone
 from agentstate_etl.vendors.koreai import records as koreai
 from tests.clients.clients import cxone_client, koreai_client, simulated_cxengage
+from tests.clock import ManualClock
 
 NOW = datetime(2026, 3, 9, 10, 0, 0, 123000, tzinfo=UTC)
 START = datetime(2026, 3, 7, 12, tzinfo=UTC)  # a partition's window: the day plus 12 h lookback
@@ -129,9 +130,11 @@ def test_cxengage_against_a_capped_server_pages_by_what_it_received() -> None:
 
 
 def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
-    server: SimulatorServer,
+    server: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = server.env()
+    clock = ManualClock()  # the simulator's token lifetimes and the client's, without waiting
+    monkeypatch.setattr(server.simulator, "clock", clock)
 
     async def fetch() -> tuple[pa.Table, pa.Table, list, FetchStats]:
         async with cxone_client(
@@ -142,9 +145,10 @@ def test_cxone_history_summary_and_snapshot_with_short_lived_tokens(
             page_size=300,
             retry=NO_WAIT,
         ) as client:
+            client.auth.clock = clock
             roster = [str(a.wire_id) for a in server.world.data("cxone").agents]
             history = await client.fetch_history(START, END, cxone.RAW_FIELDS, roster)
-            await asyncio.sleep(1.1)  # the simulator's tokens live 2 s: the client renews early
+            clock.advance(1.1)  # the simulator's tokens live 2 s: the client renews early
             agents = sorted(set(history.column("agentId").drop_null().to_pylist()))
             summaries = await client.fetch_summaries(
                 agents, END - timedelta(days=1), END, cxone.SUMMARY_FIELDS

@@ -28,9 +28,6 @@ VARIABLES = {  # the required ones: optional settings have a default
     vendor: [v.env for v in spec.settings.variables().values() if v.default is None]
     for vendor, spec in VENDOR_SPECS.items()
 }
-ALL_VARIABLES = [
-    v.env for spec in VENDOR_SPECS.values() for v in spec.settings.variables().values()
-]
 
 
 @pytest.fixture
@@ -40,8 +37,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")
     monkeypatch.setenv("AGENTSTATE_NOW", SIM_NOW.isoformat())
-    for name in [*ALL_VARIABLES, "AGENTSTATE_TENANTS"]:
-        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 

@@ -146,7 +146,6 @@ def test_collect_once_from_the_command_line_lands_and_refreshes_the_marts(
     clock = Clock(DAY_START + timedelta(hours=10))
     config = SimConfig(seed=3, agents=3, start=DAY - timedelta(days=4), now=FINAL_NOW, clock=clock)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGENTSTATE_TENANTS", raising=False)
     monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")

@@ -13,22 +13,11 @@ from agentstate_etl.simulator.server import vendor_env
 from tests.e2e.conftest import SIM_NOW
 
 NOWHERE = "http://127.0.0.1:9"  # vendor variables are complete, but nothing may be called
-CHECKED = [
-    "AGENTSTATE_DRIFT_TOLERANCE_S",
-    "AGENTSTATE_LOOKBACK_HOURS",
-    "AGENTSTATE_MAX_QUARANTINE_RATE",
-    "AGENTSTATE_STATE_MAPPING",
-    "AGENTSTATE_TENANTS",
-    "AGENTSTATE_LAKE_URL",
-    "AGENTSTATE_REPORT_TZ",
-]
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in CHECKED:
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")

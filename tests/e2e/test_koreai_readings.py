@@ -33,8 +33,18 @@ def named(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(reason=frame["reason"].map(lambda r: NAMES.get(r, r)))
 
 
-def check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
-    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+def check(
+    instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, name: str
+) -> dg.AssetCheckEvaluation:
+    """The run's evaluation of check `name`, as the UI reads it (the instance's event log,
+    which holds a failed step's evaluations too)."""
+    (evaluation,) = [
+        event.event_specific_data
+        for record in instance.get_records_for_run(result.run_id).records
+        if (event := record.event_log_entry.dagster_event) is not None
+        and isinstance(event.event_specific_data, dg.AssetCheckEvaluation)
+        and event.event_specific_data.check_name == name
+    ]
     return evaluation
 
 
@@ -53,8 +63,8 @@ def test_reason_codes_are_named_by_the_tenants_file_in_backfills_and_polls(
             instance=instance,
             tags=range_tags(days),
         )
-    assert result.success
-    assert check(result, "hours_pass_twelve").passed  # a 24-hour clock: hours pass 12
+        assert result.success
+        assert check(instance, result, "hours_pass_twelve").passed  # 24-hour: hours pass 12
     settings = engine_settings(tmp_path / "backfill")
     account = tenant.resolve(env).tenant_id
     actual = pd.concat(
@@ -91,14 +101,26 @@ def test_a_day_on_a_twelve_hour_clock_is_flagged(tmp_path: Path) -> None:
     with SimulatorServer(config) as server, dg.DagsterInstance.ephemeral() as instance:
         env = server.env()
         tenant = environment_tenant("koreai", env)
+        failed = dg.materialize(
+            tenant_assets(tenant),
+            resources=vendor_resources(env, tmp_path, [tenant]),
+            instance=instance,
+            partition_key=DAYS[2].isoformat(),
+            raise_on_error=False,
+        )
+        assert not failed.success  # the default threshold: the misplaced afternoon fails it
+        over = check(instance, failed, "quarantine_rate")
+        assert not over.passed and over.metadata["days_over"].value == 1
+        assert over.metadata["rates"].value[DAYS[2].isoformat()] > 0.1
         result = dg.materialize(
             tenant_assets(tenant),
             resources=vendor_resources(env, tmp_path, [tenant], max_quarantine_rate=1.0),
             instance=instance,
             partition_key=DAYS[2].isoformat(),
         )
-    assert result.success  # flagged, not failed: nothing in the data can tell the clocks apart
-    evaluation = check(result, "hours_pass_twelve")
-    assert not evaluation.passed
-    assert evaluation.severity == dg.AssetCheckSeverity.WARN
-    assert evaluation.metadata["days"].value == [DAYS[2].isoformat()]
+        assert result.success  # flagged, not failed: the data cannot tell the clocks apart
+        assert check(instance, result, "quarantine_rate").passed
+        evaluation = check(instance, result, "hours_pass_twelve")
+        assert not evaluation.passed
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+        assert evaluation.metadata["days"].value == [DAYS[2].isoformat()]

@@ -42,7 +42,6 @@ def home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict: SimulatorServer
 ) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGENTSTATE_TENANTS", raising=False)
     monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("AGENTSTATE_START_DATE", "2026-03-01")

@@ -11,20 +11,11 @@ from agentstate_etl.errors import ConfigError
 from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.truth import SPEC_ACTIVITY_RULES
 
-VARIABLES = (
-    "AGENTSTATE_INTERVAL_MINUTES",
-    "AGENTSTATE_SCHEDULES_DIR",
-    "AGENTSTATE_ACTIVITY_MAPPING",
-    "AGENTSTATE_ADHERENCE_THRESHOLD_S",
-)
-
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path / "data"))
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 

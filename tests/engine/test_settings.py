@@ -17,8 +17,6 @@ CAP = "AGENTSTATE_MAX_PARTITION_RECORDS"
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env of the developer's
     monkeypatch.setenv("AGENTSTATE_HOME", str(tmp_path))
-    for name in (REQUEST, PARTITION):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_deadlines_default_to_a_minute_and_half_an_hour() -> None:
@@ -44,7 +42,6 @@ def test_a_deadline_that_is_not_a_positive_number_is_refused_by_name(
 
 
 def test_a_partitions_record_cap_reaches_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(CAP, raising=False)
     assert Settings.from_env().client_options("p").max_partition_records == 5_000_000
     monkeypatch.setenv(CAP, "250000")
     assert Settings.from_env().client_options("p").max_partition_records == 250_000

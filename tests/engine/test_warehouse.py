@@ -25,8 +25,6 @@ from agentstate_etl.warehouse.session import open_session
 @pytest.fixture
 def env_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("AGENTSTATE_WAREHOUSE_URL", "AGENTSTATE_WAREHOUSE_DATA_PATH"):
-        monkeypatch.delenv(name, raising=False)
     home = tmp_path / "o'brien's home"
     monkeypatch.setenv("AGENTSTATE_HOME", str(home))
     return home

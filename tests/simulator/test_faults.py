@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +12,7 @@ from agentstate_etl.errors import ConfigError
 from agentstate_etl.simulator.config import Faults
 from agentstate_etl.simulator.faults import FaultPlan
 from agentstate_etl.simulator.server import SimulatorServer
+from tests.clock import ManualClock
 from tests.simulator.conftest import HISTORY_DAY, config, cxone_agent, cxone_token
 from tests.simulator.test_wire_formats import BASIC, DAY, HISTORY, RTA
 
@@ -69,18 +69,27 @@ def test_server_errors_and_dropped_connections() -> None:
 
 
 def test_slow_answers_still_answer() -> None:
-    for client in serve(Faults(slow=1.0, slow_s=0.2)):
-        response = client.get(RTA, params={**DAY, "limit": 10}, auth=BASIC)
-        assert response.status_code == 200 and response.elapsed.total_seconds() >= 0.2
+    with SimulatorServer(config(Faults(slow=1.0, slow_s=0.2))) as server:
+        clock = ManualClock()
+        server.simulator.sleep = clock.sleep
+        with httpx.Client(base_url=server.base_url) as client:
+            response = client.get(RTA, params={**DAY, "limit": 10}, auth=BASIC)
+    assert response.status_code == 200 and response.json()["results"]
+    assert clock.slept == [0.2]  # held back as long as the fault says, then answered
 
 
 def test_tokens_expire_and_get_revoked() -> None:
-    for client in serve(Faults(token_ttl_s=0.05)):
-        headers = cxone_token(client)
-        params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
-        assert client.get(HISTORY, params=params, headers=headers).status_code == 200
-        time.sleep(0.1)
-        assert client.get(HISTORY, params=params, headers=headers).status_code == 401
+    with SimulatorServer(config(Faults(token_ttl_s=0.05))) as server:
+        clock = ManualClock()
+        server.simulator.clock = clock
+        with httpx.Client(base_url=server.base_url) as client:
+            headers = cxone_token(client)
+            params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
+            assert client.get(HISTORY, params=params, headers=headers).status_code == 200
+            clock.advance(0.04)
+            assert client.get(HISTORY, params=params, headers=headers).status_code == 200
+            clock.advance(0.02)  # past its 0.05 s
+            assert client.get(HISTORY, params=params, headers=headers).status_code == 401
     for client in serve(Faults(revoke_tokens=1.0)):
         headers = cxone_token(client)
         params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
