@@ -98,6 +98,9 @@ def _warnings(result: RunResult) -> list[str]:
             for key, value in evaluation.metadata.items()
             if isinstance(value.value, int | float) and not isinstance(value.value, bool)
         )
+        summary = evaluation.metadata.get("summary")  # a check's words, where it has them
+        if summary is not None and isinstance(summary.value, str):
+            figures = f"{figures} ({summary.value})" if figures else summary.value
         asset = "/".join(evaluation.asset_key.path)
         lines.append(f"{asset} {evaluation.check_name}" + (f": {figures}" if figures else ""))
     return list(dict.fromkeys(lines))

@@ -30,6 +30,7 @@ CHECK_DESCRIPTIONS = {
     "reconciliation_flags": "Warns on reconciliation rows that drift past "
     "AGENTSTATE_DRIFT_TOLERANCE_S or miss a side (true count; sample worst first)",
 }
+SETTINGS_CHECK = "settings_unchanged"
 CHECK_SEVERITY = {
     "overlapping_intervals": dg.AssetCheckSeverity.ERROR,
     "acw_matches_totals": dg.AssetCheckSeverity.ERROR,
@@ -81,8 +82,17 @@ def build_warehouse_asset(
         automation_condition=FOLLOWS_VENDOR_RUNS,
         op_tags=WAREHOUSE_OP_TAGS,  # one writer: its steps go to the warehouse host's queue
         check_specs=[
-            dg.AssetCheckSpec(name, asset=WAREHOUSE, description=CHECK_DESCRIPTIONS[name])
-            for name in CHECKS
+            *(
+                dg.AssetCheckSpec(name, asset=WAREHOUSE, description=CHECK_DESCRIPTIONS[name])
+                for name in CHECKS
+            ),
+            dg.AssetCheckSpec(
+                SETTINGS_CHECK,
+                asset=WAREHOUSE,
+                description="Warns when the settings the marts depend on (report zone, "
+                "interval grain, threshold, tolerance, mapping files) changed since the "
+                "warehouse was built: every day is then recomputed, so no mart mixes the two",
+            ),
         ],
     )
     def warehouse(
@@ -105,7 +115,18 @@ def build_warehouse_asset(
                 "warehouse": str(build.location),
                 "rebuilt": build.rebuilt,
             },
-            check_results=[_check_result(name, build.checks[name]) for name in CHECKS],
+            check_results=[
+                *(_check_result(name, build.checks[name]) for name in CHECKS),
+                dg.AssetCheckResult(
+                    check_name=SETTINGS_CHECK,
+                    passed=not build.settings_changed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "settings_changed": len(build.settings_changed),
+                        "summary": "; ".join(build.settings_changed) or "(unchanged)",
+                    },
+                ),
+            ],
         )
 
     return warehouse

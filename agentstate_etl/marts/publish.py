@@ -13,6 +13,7 @@ again from the staged rows, without computing anything again.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,6 +67,7 @@ class Publication:
 
     staging: Path
     rebuild: bool
+    settings: dict[str, str] = field(default_factory=dict)  # recorded with the commit
     tables: dict[str, Staged] = field(default_factory=lambda: {t: Staged() for t in PUBLISHED})
 
     def stage(
@@ -104,7 +106,10 @@ class Publication:
     def _commit_once(self, con: duckdb.DuckDBPyConnection, message: str) -> None:
         con.execute("BEGIN")
         try:
-            con.execute("CALL ducklake_set_commit_message(?, ?, ?)", [ALIAS, AUTHOR, message])
+            con.execute(
+                "CALL ducklake_set_commit_message(?, ?, ?, extra_info => ?)",
+                [ALIAS, AUTHOR, message, json.dumps(self.settings, sort_keys=True)],
+            )
             existing = published_tables(con)
             for table, staged in self.tables.items():
                 self._replace(con, table, staged, table in existing)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from agentstate_etl import lake
 from agentstate_etl.lake import PartitionKey
+from agentstate_etl.marts.build_settings import build_settings, changes, recorded_settings
 from agentstate_etl.marts.checks import CHECKS, CheckOutcome, check_sql
 from agentstate_etl.marts.compute import MEMORY_LIMIT, compute_slice
 from agentstate_etl.marts.days import DayPlan, plan_days
@@ -47,6 +48,7 @@ class WarehouseBuild:
         default_factory=lambda: {c: CheckOutcome() for c in CHECKS}
     )
     warnings: list[str] = field(default_factory=list)
+    settings_changed: list[str] = field(default_factory=list)  # forcing this rebuild
 
 
 def _slices(settings: Settings, touched: list[PartitionKey]) -> list[tuple[str, DayPlan]]:
@@ -69,7 +71,7 @@ def _compute(
     """Every slice computed, checked and staged for the commit."""
     build = WarehouseBuild(settings.warehouse, len(touched), rebuilt=rebuild)
     staging = Path(tempfile.mkdtemp(prefix="staged-", dir=spill))
-    publication = Publication(staging, rebuild)
+    publication = Publication(staging, rebuild, build_settings(settings))
     for vendor, plan in _slices(settings, touched):
         con = compute_slice(settings, spill, vendor, plan)
         try:
@@ -100,8 +102,10 @@ def _update(settings: Settings, partitions: list[PartitionKey] | None) -> Wareho
             open_session(location, False, {"temp_directory": spill, "memory_limit": MEMORY_LIMIT})
         ) as con,
     ):
-        if partitions is not None and published_tables(con) == set(PUBLISHED):
-            build, publication = _compute(settings, partitions, False, Path(spill))
+        incremental = partitions is not None and published_tables(con) == set(PUBLISHED)
+        changed = changes(recorded_settings(con), build_settings(settings)) if incremental else []
+        if incremental and not changed:
+            build, publication = _compute(settings, partitions or [], False, Path(spill))
             try:
                 publication.commit(con, f"update from {build.partitions} partition(s)")
                 return build
@@ -110,6 +114,13 @@ def _update(settings: Settings, partitions: list[PartitionKey] | None) -> Wareho
         every = settings.lake.partitions(lake.INTERVALS)
         build, publication = _compute(settings, every, True, Path(spill))
         publication.commit(con, f"rebuild from {build.partitions} partition(s)")
+    if changed:  # no table mixes the two
+        build.settings_changed = changed
+        build.warnings.append(
+            "settings changed since the warehouse was built ("
+            + "; ".join(changed)
+            + "): every day was recomputed, so no mart mixes the two"
+        )
     build.warnings.extend(legacy.migrate(location, derived_names()))
     return build
 

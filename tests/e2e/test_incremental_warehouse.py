@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agentstate_etl import lake
+from agentstate_etl import activities, lake
 from agentstate_etl.marts import update
 from agentstate_etl.marts.update import build_warehouse, update_warehouse
 from agentstate_etl.settings import Settings
@@ -101,3 +102,39 @@ def test_rebuild_in_slices_equals_one_slice(
     monkeypatch.setattr(update, "CHUNK_DAYS", 1)
     build_warehouse(settings_)
     assert tables(settings_.warehouse) == whole
+
+
+def test_an_update_under_changed_settings_rebuilds_every_day_and_says_so(
+    backfill: Backfill, tmp_path: Path
+) -> None:
+    """Another report zone, interval grain or mapping would leave rows of two settings side
+    by side: the update recomputes every day instead, naming what changed."""
+    shutil.copytree(backfill.home / "lake", tmp_path / "lake")
+    utc = engine_settings(tmp_path, "UTC")
+    build_warehouse(utc)
+    some = lake.Lake.from_url(tmp_path / "lake").partitions(lake.INTERVALS)[:1]
+    assert not update_warehouse(utc, some).rebuilt  # same settings: only those days
+
+    moved = dataclasses.replace(utc, report_tz=DST_ZONE, interval_minutes=60)
+    build = update_warehouse(moved, some)
+    assert build.rebuilt
+    assert build.settings_changed == [
+        f"AGENTSTATE_REPORT_TZ was UTC, now {DST_ZONE}",
+        "AGENTSTATE_INTERVAL_MINUTES was 15, now 60",
+    ]
+    assert any("every day was recomputed" in w for w in build.warnings)
+    reference = engine_settings(tmp_path / "reference", DST_ZONE)
+    shutil.copytree(tmp_path / "lake", reference.home / "lake")
+    build_warehouse(dataclasses.replace(reference, interval_minutes=60))
+    assert tables(moved.warehouse) == tables(reference.warehouse)
+
+    mapping = tmp_path / "activities.csv"  # a mapping file's content counts, not its path
+    mapping.write_text((Path(activities.__file__).with_name("activity_mapping.csv")).read_text())
+    same = dataclasses.replace(moved, activity_mapping=mapping)
+    assert not update_warehouse(same, some).rebuilt
+    mapping.write_text(mapping.read_text() + "Coaching,NOT_READY,Coaching\n")
+    assert (
+        update_warehouse(same, some)
+        .settings_changed[0]
+        .startswith("AGENTSTATE_ACTIVITY_MAPPING was sha256:")
+    )
