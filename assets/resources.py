@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,55 +43,38 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     snapshot_retention_days: float = DEFAULT_RETENTION_DAYS
 
     def settings(self) -> Settings:
-        home = Path(self.home).resolve()
-        return Settings(
-            home=home,
-            dagster_home=Path(os.environ.get("DAGSTER_HOME") or home / "dagster"),
-            report_tz=self.report_tz,
-            drift_tolerance_s=self.drift_tolerance_s,
-            lookback_hours=self.lookback_hours,
-            max_quarantine_rate=self.max_quarantine_rate,
-            now_override=datetime.fromisoformat(self.now) if self.now else None,
-            lake_url=self.lake_url,
-            request_timeout_s=self.request_timeout_s,
-            partition_timeout_s=self.partition_timeout_s,
-            max_partition_records=self.max_partition_records,
-            interval_minutes=self.interval_minutes,
-            schedules_dir=Path(self.schedules_dir).resolve() if self.schedules_dir else None,
-            activity_mapping=Path(self.activity_mapping).resolve()
-            if self.activity_mapping
-            else None,
-            adherence_threshold_s=self.adherence_threshold_s,
-            collect_every_s=self.collect_every_s,
-            collect_overlap_s=self.collect_overlap_s,
-            warehouse_url=self.warehouse_url,
-            warehouse_data_path=self.warehouse_data_path,
-            snapshot_retention_days=self.snapshot_retention_days,
-        )
+        values: dict[str, Any] = {"home": Path(self.home).resolve()}
+        for name, kind in SETTINGS_TYPES.items():
+            raw = getattr(self, RESOURCE_NAMES.get(name, name))
+            if kind == "Path | None":
+                values[name] = Path(raw).resolve() if raw else None
+            elif kind == "datetime | None":
+                values[name] = datetime.fromisoformat(raw) if raw else None
+            else:
+                values[name] = raw
+        dagster_home = Path(os.environ.get("DAGSTER_HOME") or values["home"] / "dagster")
+        return Settings(dagster_home=dagster_home, **values)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentStateSettings:
-        return cls(
-            home=str(settings.home),
-            report_tz=settings.report_tz,
-            lookback_hours=settings.lookback_hours,
-            drift_tolerance_s=settings.drift_tolerance_s,
-            max_quarantine_rate=settings.max_quarantine_rate,
-            now=settings.now_override.isoformat() if settings.now_override else "",
-            lake_url=settings.lake_url,
-            request_timeout_s=settings.request_timeout_s,
-            partition_timeout_s=settings.partition_timeout_s,
-            max_partition_records=settings.max_partition_records,
-            interval_minutes=settings.interval_minutes,
-            schedules_dir=str(settings.schedules_dir or ""),
-            activity_mapping=str(settings.activity_mapping or ""),
-            adherence_threshold_s=settings.adherence_threshold_s,
-            collect_every_s=settings.collect_every_s,
-            collect_overlap_s=settings.collect_overlap_s,
-            warehouse_url=settings.warehouse_url,
-            warehouse_data_path=settings.warehouse_data_path,
-            snapshot_retention_days=settings.snapshot_retention_days,
-        )
+        values: dict[str, Any] = {"home": str(settings.home)}
+        for name in SETTINGS_TYPES:
+            value = getattr(settings, name)
+            if value is None:
+                value = ""
+            elif isinstance(value, Path | datetime):
+                value = value.isoformat() if isinstance(value, datetime) else str(value)
+            values[RESOURCE_NAMES.get(name, name)] = value
+        return cls(**values)
+
+
+# Settings' fields the resource carries (their annotations, as text): all but the home, set
+# apart, and what Dagster itself decides (its home, the partitions' start)
+NOT_IN_RESOURCE = ("home", "dagster_home", "start_date")
+SETTINGS_TYPES = {
+    f.name: str(f.type) for f in dataclass_fields(Settings) if f.name not in NOT_IN_RESOURCE
+}
+RESOURCE_NAMES = {"now_override": "now"}  # a Settings field -> its resource field's name
 
 
 class VendorApi(dg.ConfigurableResource):  # type: ignore[type-arg]

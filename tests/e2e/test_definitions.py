@@ -3,6 +3,7 @@ resource and one job per tenant, schedules that launch one run per tenant."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import dagster as dg
 import pytest
 
 from agentstate_etl.config import load_config
+from agentstate_etl.settings import Settings
+from assets.resources import RESOURCE_NAMES, SETTINGS_TYPES, AgentStateSettings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tenants.toml"
 
@@ -107,3 +110,26 @@ def test_collect_sensors_poll_every_cadence_one_poll_at_a_time(
         )
         skipped = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
         assert not skipped.run_requests and "still runs" in (skipped.skip_message or "")
+
+
+def test_the_settings_resource_carries_every_setting_and_gives_it_back(tmp_path: Path) -> None:
+    """AgentStateSettings declares Settings' fields for Dagster's UI: a field added to one and
+    not the other, or a different default, fails here."""
+    declared = dict(AgentStateSettings.model_fields)
+    assert set(declared) == {"home", *(RESOURCE_NAMES.get(n, n) for n in SETTINGS_TYPES)}
+    defaults = {  # those Settings has (the others get theirs from the variables' defaults)
+        f.name: f.default
+        for f in dataclasses.fields(Settings)
+        if f.default is not dataclasses.MISSING
+    }
+    for name in SETTINGS_TYPES.keys() & defaults.keys():
+        default = declared[RESOURCE_NAMES.get(name, name)].default
+        assert default == defaults[name] or (default == "" and defaults[name] is None), name
+    settings = dataclasses.replace(
+        AgentStateSettings(home=str(tmp_path)).settings(),
+        report_tz="Asia/Kolkata",
+        now_override=datetime(2026, 3, 10, 15, 30, tzinfo=UTC),
+        schedules_dir=tmp_path / "inbox",
+        interval_minutes=60,
+    )
+    assert AgentStateSettings.from_settings(settings).settings() == settings
