@@ -516,6 +516,7 @@ def report(
             settings.home / "reports",
             parse_day(start, "--start") if start else None,
             parse_day(end, "--end") if end else None,
+            adherence_target_pct=settings.adherence_target_pct,
         )
     except AgentStateError as exc:
         _fail(str(exc))

@@ -55,6 +55,7 @@ STATUS_COLORS = {
 }
 MAX_AGENTS_PER_CHART = 40  # past this a per-agent chart stops being readable
 WORST_RECONCILIATION_ROWS = 15
+MAX_EXCEPTION_ROWS = 50
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 REQUIRED_TABLES = (
     "mart_state_totals_daily",
@@ -241,8 +242,10 @@ def _reasons_section(reasons: pd.DataFrame) -> Section:
     section = Section(
         "not-ready",
         "Not-ready time by reason",
-        "Not-ready hours of all agents per report day, split by the vendor's own reason "
-        "(mart_not_ready_reasons_daily); reasons differ between vendors.",
+        "Not-ready hours of all agents per report day by reason group "
+        "(mart_not_ready_reasons_daily.reason_group: one vocabulary for every vendor, so "
+        "CXone's PAID_BREAK and Kore.ai's BRK are both Break); the vendor's own reasons of "
+        "each group are in the hover.",
     )
     if reasons.empty:
         section.note("No not-ready time in this range.", "empty")
@@ -252,21 +255,24 @@ def _reasons_section(reasons: pd.DataFrame) -> Section:
         reasons,
         "day",
         "hours",
-        "reason",
-        hover_data={"episodes": True},
+        "reason_group",
+        hover_data={"episodes": True, "reasons": True},
         color_discrete_sequence=px.colors.qualitative.Dark24,
+        category_orders={"reason_group": sorted(reasons["reason_group"].unique())},
     )
     section.chart(figure)
     totals = (
-        reasons.groupby(["source", "reason"], as_index=False)["hours"]
+        reasons.groupby(["source", "reason_group"], as_index=False)["hours"]
         .sum()
         .sort_values("hours", ascending=True)
     )
-    figure = px.bar(totals, x="hours", y="reason", color="source", orientation="h", barmode="group")
+    figure = px.bar(
+        totals, x="hours", y="reason_group", color="source", orientation="h", barmode="group"
+    )
     _style(figure, max(300, 26 * len(totals) + 120), legend_on_top=True)
     figure.update_xaxes(type="linear", title_text="hours")
     figure.update_yaxes(type="category", title_text=None)
-    section.chart(figure, "Whole range, by reason")
+    section.chart(figure, "Whole range, by reason group")
     return section
 
 
@@ -352,22 +358,37 @@ def _reconciliation_section(recon: pd.DataFrame) -> Section:
         rank=flagged["status"].map({"drift": 0, "missing_events": 1}).fillna(2),
         size=-flagged["diff_s"].abs(),
     ).sort_values(["rank", "size"])
-    section.parts.append(f"<h3>Flagged rows, drift first ({len(flagged)} in all)</h3>")
+    section.parts.append("<h3>Flagged rows, drift first</h3>")
     section.parts.append(
         _table(
-            worst.head(WORST_RECONCILIATION_ROWS),
+            worst,
             ["source", "agent_id", "day", "state", "event_s", "summary_s", "diff_s", "status"],
+            WORST_RECONCILIATION_ROWS,
+            "flagged agent-day-states",
         )
     )
     return section
 
 
-def _adherence_section(adherence: pd.DataFrame, exceptions: pd.DataFrame | None) -> Section:
+@dataclass
+class AdherenceData:
+    """What the adherence section shows, each frame already text-safe and labelled."""
+
+    daily: pd.DataFrame  # per agent and day, with `agent`
+    by_activity: pd.DataFrame | None  # exceptions summed by activity and actual state
+    exceptions: pd.DataFrame | None  # every exception, longest first, with `agent`
+    by_site: pd.DataFrame  # per vendor tenant and site
+    target_pct: float
+
+
+def _adherence_section(data: AdherenceData) -> Section:
+    adherence, exceptions, target = data.daily, data.by_activity, data.target_pct
     section = Section(
         "adherence",
         "Schedule adherence",
         "Share of scheduled time in which the agent's actual state was allowed by the "
-        "scheduled activity (mart_adherence_daily: 100 × in-adherence / scheduled seconds).",
+        "scheduled activity (mart_adherence_daily: 100 × in-adherence / scheduled seconds), "
+        f"against the target of {target:g} % (AGENTSTATE_ADHERENCE_TARGET_PCT).",
     )
     if adherence.empty:
         section.note("No scheduled time in this range.", "empty")
@@ -379,7 +400,22 @@ def _adherence_section(adherence: pd.DataFrame, exceptions: pd.DataFrame | None)
     figure = px.line(team, x="day", y="adherence_pct", color="source", markers=True)
     _style(figure, 340, "adherence (%)", legend_on_top=True)
     figure.update_yaxes(range=[0, 100.5])
+    figure.add_hline(
+        y=target,
+        line_dash="dash",
+        line_color="#d62728",
+        annotation_text=f"target {target:g} %",
+        annotation_position="bottom right",
+    )
     section.chart(figure, "All agents, per day")
+    per_agent = adherence.groupby(["vendor", "tenant_id", "agent_id"])[
+        ["in_adherence_s", "scheduled_s"]
+    ].sum()
+    below = int((100 * per_agent["in_adherence_s"] < target * per_agent["scheduled_s"]).sum())
+    section.note(
+        f"{below} of {len(per_agent)} agents are below the {target:g} % target over the range."
+    )
+    _site_rollup(section, data.by_site, target)
     for source, rows in adherence.groupby("source", sort=True):
         per_agent = rows.groupby("agent")[["in_adherence_s", "scheduled_s"]].sum()
         overall = (100 * per_agent["in_adherence_s"] / per_agent["scheduled_s"]).sort_values()
@@ -417,7 +453,49 @@ def _adherence_section(adherence: pd.DataFrame, exceptions: pd.DataFrame | None)
         section.chart(
             figure, "Out-of-adherence time by scheduled activity and what the agent did instead"
         )
+    if data.exceptions is not None and not data.exceptions.empty:
+        section.parts.append("<h3>Exceptions, longest first</h3>")
+        section.parts.append(
+            _table(
+                data.exceptions.assign(minutes=data.exceptions["duration_s"] / 60),
+                [
+                    "source",
+                    "agent",
+                    "activity",
+                    "start_utc",
+                    "end_utc",
+                    "minutes",
+                    "actual_state",
+                    "actual_reason",
+                ],
+                MAX_EXCEPTION_ROWS,
+                "exceptions",
+            )
+        )
     return section
+
+
+def _site_rollup(section: Section, by_site: pd.DataFrame, target: float) -> None:
+    """Adherence per site, where the vendor names sites (agents of no site in one row)."""
+    if by_site.empty or (by_site["site"] == "(no site)").all():
+        section.note("No site is known for these agents (only CXone's snapshot names sites).")
+        return
+    rows = by_site.assign(
+        adherence_pct=100 * by_site["in_adherence_s"] / by_site["scheduled_s"],
+        scheduled_h=by_site["scheduled_s"] / 3600,
+    )
+    rows["vs_target"] = rows["adherence_pct"].map(
+        lambda pct: "below" if pct < target else "at or above"
+    )
+    section.parts.append("<h3>By site</h3>")
+    section.parts.append(
+        _table(
+            rows,
+            ["source", "site", "agents", "scheduled_h", "adherence_pct", "vs_target"],
+            len(rows),
+            "sites",
+        )
+    )
 
 
 def _intraday_section(intervals: pd.DataFrame, rta: pd.DataFrame | None) -> Section:
@@ -446,13 +524,13 @@ def _intraday_section(intervals: pd.DataFrame, rta: pd.DataFrame | None) -> Sect
         )
         section.chart(figure, f"Agent-hours per interval and state, {day}")
     if rta is not None and not rta.empty:
-        section.parts.append(_table(rta.head(MAX_AGENTS_PER_CHART), list(rta.columns)))
-        if len(rta) > MAX_AGENTS_PER_CHART:
-            section.note(f"The first {MAX_AGENTS_PER_CHART} of {len(rta)} agents.")
+        section.parts.append(_table(rta, list(rta.columns), MAX_AGENTS_PER_CHART, "agents"))
     return section
 
 
-def _table(rows: pd.DataFrame, columns: Sequence[str]) -> str:
+def _table(rows: pd.DataFrame, columns: Sequence[str], limit: int, what: str) -> str:
+    """The first `limit` rows as an HTML table, headed by how many there are in all."""
+
     def cell(value: Any) -> str:
         if isinstance(value, float):
             return f'<td class="num">{value:,.3f}</td>'
@@ -460,13 +538,19 @@ def _table(rows: pd.DataFrame, columns: Sequence[str]) -> str:
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(cell(row[c]) for c in columns) + "</tr>" for _, row in rows.iterrows()
+        "<tr>" + "".join(cell(row[c]) for c in columns) + "</tr>"
+        for _, row in rows.head(limit).iterrows()
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    shown = min(limit, len(rows))
+    count = f"{len(rows):,} {what}" if shown == len(rows) else f"{shown:,} of {len(rows):,} {what}"
+    return (
+        f'<p class="count">{html.escape(count)}</p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _tiles(
-    state: pd.DataFrame, recon: pd.DataFrame, adherence: pd.DataFrame | None
+    state: pd.DataFrame, recon: pd.DataFrame, adherence: AdherenceData | None
 ) -> list[tuple[str, str]]:
     work = state["busy_s"].sum() + state["acw_s"].sum()
     available = work + state["ready_s"].sum()
@@ -482,11 +566,19 @@ def _tiles(
         ),
         ("reconciliation drift", f"{int((recon['status'] == 'drift').sum()):,} rows"),
     ]
-    if adherence is not None and not adherence.empty:
-        scheduled = adherence["scheduled_s"].sum()
-        pct = 100 * adherence["in_adherence_s"].sum() / scheduled if scheduled else float("nan")
-        tiles.append(("adherence", f"{pct:.1f} %"))
+    if adherence is not None and not adherence.daily.empty:
+        scheduled = adherence.daily["scheduled_s"].sum()
+        in_adherence = adherence.daily["in_adherence_s"].sum()
+        pct = 100 * in_adherence / scheduled if scheduled else float("nan")
+        tiles.append(("adherence", f"{pct:.1f} % (target {adherence.target_pct:g} %)"))
     return tiles
+
+
+def _named(rows: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with `agent`: the agent's name where the data gives one, else its id."""
+    named = rows.merge(labels, on=["vendor", "tenant_id", "agent_id"], how="left")
+    named["agent"] = named["agent"].fillna(named["agent_id"])
+    return named
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -506,10 +598,12 @@ def write_report(
     start: date | None = None,
     end: date | None = None,
     generated_at: Callable[[], datetime] = lambda: datetime.now(UTC),
+    adherence_target_pct: float = 90.0,
 ) -> Report:
     """Render report days [start, end) (default: every day the warehouse holds) to one file.
 
-    The adherence section appears only when the warehouse has `mart_adherence_daily`.
+    The adherence section appears only when the warehouse has `mart_adherence_daily`; it
+    measures against `adherence_target_pct` (AGENTSTATE_ADHERENCE_TARGET_PCT).
     """
     with read_only(warehouse) as con:
         present = set(table_names(con))
@@ -534,19 +628,18 @@ def write_report(
         recon = frame(con, _sql("reconciliation"), params)
         intraday = frame(con, _sql("intraday_intervals"), params)
         rta = frame(con, _sql("rta_now")) if "rta_now" in present else None
-        adherence = exceptions = None
+        adherence = exceptions = exception_list = by_site = None
         if "mart_adherence_daily" in present:
             adherence = frame(con, _sql("adherence_daily"), params)
+            by_site = frame(con, _sql("adherence_by_site"), params)
             if "mart_adherence_exceptions" in present:
                 exceptions = _days(frame(con, _sql("adherence_exceptions"), params))
+                exception_list = frame(con, _sql("adherence_exception_list"), params)
 
     # what only charts show is escaped here; tables (`_table`) escape their own cells
     state, reasons, acw = (_as_text(f) for f in (state, reasons, acw))
+    table_labels = labels  # tables escape their own cells; charts need the text escaped
     labels, intraday = _as_text(labels), _as_text(intraday)
-    if adherence is not None:
-        adherence = _as_text(adherence)
-    if exceptions is not None:
-        exceptions = _as_text(exceptions)
     state, reasons, acw, recon = _days(state), _days(reasons), _days(acw), _days(recon)
     sections = [
         _state_sections(state, labels),
@@ -554,12 +647,18 @@ def write_report(
         _acw_section(acw),
         _reconciliation_section(recon),
     ]
-    if adherence is not None:
-        adherence = _days(adherence).merge(
-            labels, on=["vendor", "tenant_id", "agent_id"], how="left"
+    adherence_data = None
+    if adherence is not None and by_site is not None:
+        adherence_data = AdherenceData(
+            daily=_named(_days(_as_text(adherence)), labels),
+            by_activity=None if exceptions is None else _as_text(exceptions),
+            exceptions=None
+            if exception_list is None
+            else _named(_days(exception_list), table_labels),
+            by_site=_days(by_site),
+            target_pct=adherence_target_pct,
         )
-        adherence["agent"] = adherence["agent"].fillna(adherence["agent_id"])
-        sections.append(_adherence_section(adherence, exceptions))
+        sections.append(_adherence_section(adherence_data))
     sections.append(_intraday_section(intraday, rta))
 
     last = end - timedelta(days=1)
@@ -574,7 +673,7 @@ def write_report(
         tiles="".join(
             f'<div class="tile"><div class="value">{html.escape(value)}</div>'
             f'<div class="label">{html.escape(label)}</div></div>'
-            for label, value in _tiles(state, recon, adherence)
+            for label, value in _tiles(state, recon, adherence_data)
         ),
         sections="\n".join(s.render() for s in sections),
         footer=html.escape(

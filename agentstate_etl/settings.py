@@ -184,6 +184,7 @@ class Settings:
     schedules_dir: Path | None = None  # None: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: Path | None = None  # None: the shipped activity_mapping.csv
     adherence_threshold_s: float = 0.0
+    adherence_target_pct: float = 90.0  # AGENTSTATE_ADHERENCE_TARGET_PCT: the report's goal line
     start_date: date = DEFAULT_START_DATE  # AGENTSTATE_START_DATE, the first daily partition
     collect_every_s: float = 300.0  # AGENTSTATE_COLLECT_EVERY_S: the collection cadence
     # AGENTSTATE_COLLECT_OVERLAP_S: each poll re-reads this much before the high-water mark,
@@ -265,6 +266,7 @@ class Settings:
             schedules_dir=_optional_path("AGENTSTATE_SCHEDULES_DIR"),
             activity_mapping=_optional_path("AGENTSTATE_ACTIVITY_MAPPING"),
             adherence_threshold_s=_parse_float("AGENTSTATE_ADHERENCE_THRESHOLD_S", "0", 0.0),
+            adherence_target_pct=_parse_float("AGENTSTATE_ADHERENCE_TARGET_PCT", "90", 0.0, 100.0),
             start_date=parse_day(
                 _env("AGENTSTATE_START_DATE", DEFAULT_START_DATE.isoformat()),
                 "AGENTSTATE_START_DATE",

@@ -36,6 +36,7 @@ class AgentStateSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     schedules_dir: str = ""  # AGENTSTATE_SCHEDULES_DIR; empty: $AGENTSTATE_HOME/inbox/schedules
     activity_mapping: str = ""  # AGENTSTATE_ACTIVITY_MAPPING; empty: the shipped file
     adherence_threshold_s: float = 0.0
+    adherence_target_pct: float = 90.0
     collect_every_s: float = 300.0
     collect_overlap_s: float = 600.0
     warehouse_url: str = ""  # AGENTSTATE_WAREHOUSE_URL; empty: a SQLite catalog in home

@@ -128,6 +128,17 @@ def test_report_renders_in_headless_chromium_without_network(
             )
             sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
             tiles = page.inner_text(".tiles")
+            reason_legend = page.eval_on_selector_all(
+                "#not-ready .legendtext", "els => [...new Set(els.map(e => e.textContent))]"
+            )
+            adherence_text = page.inner_text("#adherence")
+            target_line = page.eval_on_selector_all(
+                "#adherence .annotation-text", "els => els.map(e => e.textContent)"
+            )
+            first_exception = page.eval_on_selector_all(
+                "#adherence table:last-of-type tbody tr:first-child td",
+                "els => els.map(e => e.textContent)",
+            )
             screenshot = tmp_path / "report.png"
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
@@ -144,9 +155,46 @@ def test_report_renders_in_headless_chromium_without_network(
         "adherence",
         "intraday",
     ]
-    assert "adherence" in tiles
+    assert "adherence" in tiles and "(target 90 %)" in tiles
+    # reasons by group: one vocabulary for every vendor, not each vendor's own codes
+    assert {"Break", "Lunch", "Meeting", "Training"} <= set(reason_legend), reason_legend
+    assert not {"PAID_BREAK", "BRK", "LUNCH", "MTG"} & set(reason_legend), reason_legend
+    # against the target, with true counts, and the exceptions listed with their times
+    assert "target 90 %" in target_line
+    expected = expected_report_figures(warehouse_home)
+    assert f"of {expected['agents']} agents are below the 90 % target" in adherence_text
+    assert f"50 of {expected['exceptions']:,} exceptions" in adherence_text
+    assert first_exception[1] == expected["longest_agent"]  # by name where the data has one
+    assert first_exception[3] == expected["longest_start"]
+    assert "By site" in adherence_text and expected["site"] in adherence_text
     assert screenshot.stat().st_size > 50_000
     print(f"screenshot: {screenshot}")
+
+
+def expected_report_figures(home: Path) -> dict[str, object]:
+    """What the adherence section must say, from the warehouse itself."""
+    with closing(open_session(warehouse_of(home), read_only=True)) as con:
+        agents = con.execute(
+            "SELECT count(DISTINCT (vendor, tenant_id, agent_id)) FROM mart_adherence_daily"
+        ).fetchone()[0]  # type: ignore[index]
+        exceptions = con.execute("SELECT count(*) FROM mart_adherence_exceptions").fetchone()[0]  # type: ignore[index]
+        name, agent_id, start = con.execute(
+            "SELECT d.agent_name, x.agent_id, "
+            "strftime(x.start_ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') "
+            "FROM mart_adherence_exceptions AS x LEFT JOIN dim_agents AS d "
+            "USING (vendor, tenant_id, agent_id) "
+            "ORDER BY x.duration_s DESC, x.vendor, x.tenant_id, x.agent_id, x.start_ts LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        (site,) = con.execute(
+            "SELECT min(site_id) FROM dim_agents WHERE site_id IS NOT NULL"
+        ).fetchone()  # type: ignore[misc]
+    return {
+        "agents": agents,
+        "exceptions": exceptions,
+        "longest_agent": name or agent_id,
+        "longest_start": start,
+        "site": site,
+    }
 
 
 def test_report_is_one_self_contained_file(warehouse_home: Path) -> None:

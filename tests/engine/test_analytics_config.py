@@ -34,9 +34,11 @@ def test_values(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTSTATE_SCHEDULES_DIR", str(env / "wfm"))
     monkeypatch.setenv("AGENTSTATE_ACTIVITY_MAPPING", str(mapping))
     monkeypatch.setenv("AGENTSTATE_ADHERENCE_THRESHOLD_S", "90")
+    monkeypatch.setenv("AGENTSTATE_ADHERENCE_TARGET_PCT", "85.5")
     settings = Settings.from_env()
     assert (settings.interval_minutes, settings.schedules) == (30, env / "wfm")
     assert (settings.activity_mapping, settings.adherence_threshold_s) == (mapping, 90.0)
+    assert settings.adherence_target_pct == 85.5
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,8 @@ def test_values(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("AGENTSTATE_ADHERENCE_THRESHOLD_S", "-1"),
         ("AGENTSTATE_ADHERENCE_THRESHOLD_S", "a minute"),
         ("AGENTSTATE_ADHERENCE_THRESHOLD_S", "nan"),
+        ("AGENTSTATE_ADHERENCE_TARGET_PCT", "101"),
+        ("AGENTSTATE_ADHERENCE_TARGET_PCT", "0.9x"),
         ("AGENTSTATE_ACTIVITY_MAPPING", "no/such/file.csv"),
     ],
 )
