@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+from pandera.typing import Series
 
 from agentstate_etl.canonical import (
     BAD_TIMESTAMP,
@@ -71,6 +72,26 @@ def end_not_before_start(df: pd.DataFrame) -> pd.Series:
     """Row check for models with `start_ts`/`end_ts`: a missing side is reported as such
     (missing or bad timestamp), not as an end before the start."""
     return df["end_ts"].isna() | df["start_ts"].isna() | (df["end_ts"] >= df["start_ts"])
+
+
+class VendorRecord(pa.DataFrameModel):
+    """What every vendor's landed record has: a parsed UTC start (`start_ts`); each vendor's
+    model adds its own required columns. Columns no model names stay as landed."""
+
+    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
+
+    class Config:
+        strict = False
+
+
+class VendorInterval(VendorRecord):
+    """A record that states its end (`end_ts`, null while open), never before its start."""
+
+    end_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+    @pa.dataframe_check(name="end_before_start")
+    def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
+        return end_not_before_start(df)
 
 
 def outside_window(own_time: pd.Series, start: datetime, end: datetime) -> np.ndarray:

@@ -10,7 +10,7 @@ from pandera.typing import Series
 from agentstate_etl.completeness import Chain
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.timestamps import parse_iso_utc
-from agentstate_etl.validation import end_not_before_start
+from agentstate_etl.validation import VendorInterval
 
 VENDOR = "cxengage"
 _S = pa_arrow.string()
@@ -52,21 +52,12 @@ EVENTS = EventSource(
 )
 
 
-class CxEngageRecord(pa.DataFrameModel):
+class CxEngageRecord(VendorInterval):
     """A landed RTA interval: ids, state and start are required; `end` may be open (null)."""
 
     eventId: Series[str] = pa.Field(nullable=False)
     agentId: Series[str] = pa.Field(nullable=False)
     state: Series[str] = pa.Field(nullable=False)
-    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
-    end_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=True)  # type: ignore[valid-type]
-
-    @pa.dataframe_check(name="end_before_start")
-    def end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
-        return end_not_before_start(df)
-
-    class Config:
-        strict = False
 
 
 def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:

@@ -9,6 +9,7 @@ from pandera.typing import Series
 
 from agentstate_etl.intervals import EventSource
 from agentstate_etl.timestamps import parse_koreai_event_time
+from agentstate_etl.validation import VendorRecord
 
 VENDOR = "koreai"
 _S = pa_arrow.string()
@@ -25,15 +26,11 @@ EVENTS = EventSource(
 )
 
 
-class KoreAiEvent(pa.DataFrameModel):
+class KoreAiEvent(VendorRecord):
     """An activity event: agent, activity and a parseable local time are required."""
 
     AgentId: Series[str] = pa.Field(nullable=False)
     Activity: Series[str] = pa.Field(nullable=False)
-    start_ts: Series[pd.DatetimeTZDtype("ms", "UTC")] = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-    class Config:
-        strict = False
 
 
 def parse(frame: pd.DataFrame, zone: str = "UTC") -> pd.DataFrame:
