@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ import re
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -400,9 +402,10 @@ def agentstate_command() -> list[str]:
 def start_from(job: Job) -> None:
     """The row's AGENTSTATE_HOME: new and empty, or a copy of the prepared `job.template`.
 
-    The lake and the marts only ever get new files and renames, never a file changed in
-    place, so they are hard-linked (a copy of 60 days in well under a second); the small
-    warehouse.duckdb and its stamp are copied. No Dagster instance is ever copied.
+    The lake and the DuckLake's data files (`warehouse/`) only ever get new files, renames and
+    deletions, never a file changed in place, so they are hard-linked (a copy of 60 days in
+    well under a second); the DuckLake's catalog (`warehouse.sqlite`, changed in place by every
+    commit) and any other file are copied. No Dagster instance is ever copied.
     """
     home = Path(job.home)
     home.mkdir(parents=True, exist_ok=True)
@@ -410,16 +413,26 @@ def start_from(job: Job) -> None:
         return
     template = Path(job.template)
     for item in template.iterdir():
-        if item.name in ("lake", "marts"):
+        if item.name in ("lake", "warehouse"):
             shutil.copytree(
                 item,
                 home / item.name,
-                symlinks=True,  # marts/current -> generations/g-...: relative, stays valid
+                symlinks=True,
                 copy_function=os.link,
                 ignore=shutil.ignore_patterns(".lock"),
             )
         elif item.is_file():
             shutil.copy2(item, home / item.name)
+        elif item.name != "dagster":
+            raise SystemExit(f"start_from: {item} is neither lake, warehouse nor a file")
+    catalog = home / "warehouse.sqlite"
+    if catalog.exists():
+        # the catalog names its data directory (the files' paths are relative to it): the copy's
+        with contextlib.closing(sqlite3.connect(catalog)) as con, con:
+            con.execute(
+                "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                (f"{home / 'warehouse'}/",),
+            )
 
 
 def cli_environment(job: Job) -> dict[str, str]:
