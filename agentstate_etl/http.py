@@ -147,6 +147,24 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class WindowMemo:
+    """The time windows one fetch read, for the next fetch of the same run: a backfill fetches
+    its days one after the other, and day n+1's lookback is the end of day n, read seconds
+    before. A window the next fetch asks for again (same start and end) is taken from here
+    instead of asked again; only the last fetch's windows are held."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], pa.Table] = {}
+
+    def take(self) -> dict[tuple[str, str], pa.Table]:
+        """The windows the last fetch kept, handed over once (and no longer held here)."""
+        last, self._last = self._last, {}
+        return last
+
+    def keep(self, windows: dict[tuple[str, str], pa.Table]) -> None:
+        self._last = windows
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     """How one client of a tenant runs, the same for every vendor: the partition it serves (for
@@ -162,6 +180,9 @@ class ClientOptions:
     max_in_flight: int | None = None
     requests_per_s: float | None = None
     max_partition_records: int = DEFAULT_MAX_PARTITION_RECORDS
+    # windows read by the run's previous fetch, for a vendor read in time windows (None: every
+    # window is asked for)
+    window_memo: WindowMemo | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_partition_records < 1:

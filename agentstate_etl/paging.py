@@ -207,6 +207,11 @@ class PagedEndpoint:
         self._release(pages)
         return None
 
+    def holding(self, records: int) -> None:
+        """Count records read earlier (`WindowMemo`) as held for the partition, against its cap."""
+        self._admit(records)
+        self._hold(records)
+
     def _admit(self, total: int) -> None:
         """A range whose total alone would take the partition past its record cap is refused
         at its first page: neither its pages nor their records are ever asked for."""

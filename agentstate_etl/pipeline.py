@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -30,7 +30,7 @@ from agentstate_etl.errors import (
     ConfigError,
     QuarantineRateExceeded,
 )
-from agentstate_etl.http import FetchStats
+from agentstate_etl.http import FetchStats, WindowMemo
 from agentstate_etl.intervals import (
     NO_NAMES,
     day_bounds,
@@ -220,8 +220,10 @@ def fetch_raw(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    memo: WindowMemo | None = None,
 ) -> FetchedRaw:
-    """Every record of the partition's window (day plus lookback) that the vendor has settled.
+    """Every record of the partition's window (day plus lookback) that the vendor has settled;
+    windows `memo` holds from the run's previous day are not asked for again.
 
     The vendor's capabilities bound the window: nothing older than its retention is asked for
     (a day that began before it is kept from the lake, or fails naming the retention), and the
@@ -234,7 +236,7 @@ def fetch_raw(
     if kept:
         empty = empty_table(spec.raw_fields)
         return FetchedRaw(tenant, key, empty, FetchStats(), (start, start), now, kept=True)
-    table, stats, asked = fetch_records(tenant, key, start, settled, settings, transport)
+    table, stats, asked = fetch_records(tenant, key, start, settled, settings, transport, memo)
     return FetchedRaw(tenant, key, table, stats, (start, settled), settled, roster=asked)
 
 
@@ -245,6 +247,7 @@ def fetch_records(
     end: datetime,
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None = None,
+    memo: WindowMemo | None = None,
 ) -> tuple[pa.Table, FetchStats, dict[str, int]]:
     """The tenant's raw records starting in `[start, end)`, the fetch counters, and (for a
     per-agent vendor) how many agents each roster source named; `key` names the partition the
@@ -261,9 +264,8 @@ def fetch_records(
         asked.append(agents)
         return await spec.read(client, start, end, spec.raw_fields, agents.agents)
 
-    table, stats = asyncio.run(
-        through_client(tenant, read, settings.client_options(key.label, transport))
-    )
+    options = replace(settings.client_options(key.label, transport), window_memo=memo)
+    table, stats = asyncio.run(through_client(tenant, read, options))
     return table, stats, asked[0].stats() if asked else {}
 
 
@@ -388,9 +390,11 @@ def land_raw_days(
     tenant: VendorSettings, days: Iterable[date], settings: Settings
 ) -> Iterator[tuple[date, RawLanding | Exception]]:
     """`land_raw` for each day, in day order, the next day fetched while this one is validated
-    and written: one fetch at a time, so the vendor sees the concurrency of one partition."""
+    and written: one fetch at a time, so the vendor sees the concurrency of one partition. A
+    day's lookback windows that the day before read (its last hours) are not asked again."""
+    memo = WindowMemo()
     yield from each_day_overlapped(
-        lambda day: fetch_raw(tenant, day, settings),
+        lambda day: fetch_raw(tenant, day, settings, memo=memo),
         lambda fetched: finish_raw(fetched, settings),
         days,
     )

@@ -59,13 +59,20 @@ class CxEngageClient(VendorClient):
         """Every interval whose `start` lies in `[start, end)`, each `eventId` once (bar
         conflicting versions, all flagged in `_wire_error`, the last also kept unflagged), read
         in windows no longer than the vendor allows, several in flight."""
-        windows = CAPABILITIES.windows(start, end)
-        parts = await gather_all(
-            [
-                self.rta.read({"start": self.api.time(a), "end": self.api.time(b)}, fields)
-                for a, b in windows
-            ]
-        )
+        memo = self.api.options.window_memo
+        earlier = memo.take() if memo is not None else {}
+
+        async def window(a: datetime, b: datetime) -> tuple[tuple[str, str], pa.Table]:
+            span = (self.api.time(a), self.api.time(b))
+            if span in earlier:  # read by the run's previous day, seconds ago
+                self.rta.holding(earlier[span].num_rows)
+                return span, earlier[span]
+            return span, await self.rta.read({"start": span[0], "end": span[1]}, fields)
+
+        read = await gather_all([window(a, b) for a, b in CAPABILITIES.windows(start, end)])
+        if memo is not None:
+            memo.keep(dict(read))
+        parts = [part for _, part in read]
         table = one_version_per_id(concat_pages(parts, fields), "eventId", self.stats)
         self.stats.records += table.num_rows
         return table
