@@ -9,8 +9,9 @@ Sections:
   included) against the simulator's truth and a one-shot backfill of the finished day.
 - `cost`: a 1,500-agent CxEngage tenant polled every five minutes through a day: the 2nd and the
   280th poll run as `agentstate collect --once` in a new process (start-up, Dagster instance,
-  marts included: the `poll` row), the polls between in the engine alone (the curve of
-  `poll-no-cli-no-dagster`: every 8th of the day's polls); requests and seconds of each.
+  marts included: the `poll` row, fastest of that poll and two re-runs at the same clock), the
+  polls between in the engine alone (`poll-no-cli-no-dagster`: the median seconds of each
+  eighth of the day); requests and seconds of each.
 - `tenants`: 20 CxEngage tenants x 100 agents in one `agentstate collect --once` process: the
   first poll (all the vendor keeps: three days) and the next one, five minutes later.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,33 +193,47 @@ def section_cost(agents: int, polls: int, workdir: Path) -> list[str]:
         tenant = environment_tenant("cxengage", env).resolve(env)
         pipeline.land_raw(tenant, DAY - timedelta(days=1), engine_settings(home, clock.now))
         measured: dict[int, tuple[int, float]] = {}
+        cli_runs: dict[int, list[float]] = {}
         for number in range(1, polls + 1):
             clock.now = DAY_START + number * POLL
             before = len(server.simulator.request_log)
             if number in (2, polls):
                 seconds = _collect_once(env, clock.now)
-            else:
-                began = time.perf_counter()
-                collect.poll_tenant(tenant, engine_settings(home, clock.now))
-                seconds = time.perf_counter() - began
+                asked = len(server.simulator.request_log) - before
+                # a shared machine's slow spell can double one run: the same poll twice more
+                # (same clock: the same reads, the day's raw and marts rebuilt again), fastest kept
+                again = [_collect_once(env, clock.now) for _ in range(2)]
+                cli_runs[number] = [seconds, *again]
+                measured[number] = (asked, min(cli_runs[number]))
+                continue
+            began = time.perf_counter()
+            collect.poll_tenant(tenant, engine_settings(home, clock.now))
+            seconds = time.perf_counter() - began
             measured[number] = (len(server.simulator.request_log) - before, seconds)
     (r2, s2), (rn, sn) = measured[2], measured[polls]
+
+    def runs(number: int) -> str:
+        return ", ".join(f"{t:.2f}" for t in cli_runs[number])
+
     lines = [
         f"| `poll`: the 2nd poll (5 minutes of new data) of a {agents}-agent CxEngage tenant, "
-        f"`agentstate collect --once` (new process, a fresh DAGSTER_HOME, marts included) | "
-        f"{r2} requests | {s2:.2f} s | |",
-        f"| `poll`, poll {polls} (at {DAY_START + polls * POLL:%H:%M}), same (the DAGSTER_HOME of the 2nd) | {rn} requests | "
-        f"{sn:.2f} s | {sn / s2:.2f}x the 2nd |",
+        f"`agentstate collect --once` (new process, marts included), fastest of 3 (runs "
+        f"{runs(2)} s; the first with a fresh DAGSTER_HOME) | {r2} requests | {s2:.2f} s | |",
+        f"| `poll`, poll {polls} (at {DAY_START + polls * POLL:%H:%M}), same (runs {runs(polls)} "
+        f"s) | {rn} requests | {sn:.2f} s | {sn / s2:.2f}x the 2nd |",
     ]
-    # the curve: the engine's polls (no process start, no Dagster) through the day
-    step = max(polls // 8, 1)
-    curve = sorted({*range(3, polls, step), polls - 1})
-    first, last = curve[0], curve[-1]
+    # the curve: the engine's polls (no process start, no Dagster) through the day, the median
+    # of each eighth of the day (one poll's seconds on a shared machine are noise)
+    engine = [n for n in range(3, polls) if n in measured]
+    step = max(len(engine) // 8, 1)
+    blocks = [engine[i : i + step] for i in range(0, len(engine), step)]
+    medians = [(b[0], b[-1], statistics.median(measured[n][1] for n in b)) for b in blocks]
     lines.append(
-        "| `poll-no-cli-no-dagster` curve: the engine's polls (`collect.poll_tenant`) through the "
-        f"day | {measured[first][0]} requests at #{first}, {measured[last][0]} at #{last} | "
-        + ", ".join(f"#{n} {measured[n][1]:.2f} s" for n in curve)
-        + f" | {measured[last][1] / measured[first][1]:.2f}x #{last} vs #{first} |"
+        "| `poll-no-cli-no-dagster` curve: the engine's polls (`collect.poll_tenant`), median "
+        f"seconds of each stretch of the day | {measured[engine[0]][0]} requests at "
+        f"#{engine[0]}, {measured[engine[-1]][0]} at #{engine[-1]} | "
+        + ", ".join(f"#{a}-{b} {m:.2f} s" for a, b, m in medians)
+        + f" | {medians[-1][2] / medians[0][2]:.2f}x the last stretch vs the first |"
     )
     return lines
 
