@@ -15,10 +15,20 @@ the same partition deletes them once they are older than `ORPHAN_GRACE_S`.
 
 A manifest is replaced only if it is still the one the writer saw before writing its data
 objects (compare-and-swap: a conditional PUT, `If-Match`/`If-None-Match`, on S3; a lock and a
-comparison before the rename locally). Two runs of one partition at once (a re-run launched
-while the schedule's run is still going) therefore never interleave: the later commit fails
-with `LakeConflictError` instead of silently replacing a landing it never saw, and a commit
-never names objects that another run's orphan sweep may already have deleted.
+comparison before the rename locally). Two runs of one partition at once (overlapping
+backfills, a re-run launched while the schedule's run is still going) therefore never
+interleave. What the later commit does depends on how it was made:
+
+- a writer that merged its data with the landing it read (`replaces=`, the collector) fails
+  with `LakeConflictError` instead of silently dropping what the other run added; it re-reads
+  and tries again;
+- a writer that computed its landing on its own (a backfill's fetch, intervals, a summary, a
+  schedule file) reads the landing the other run committed and keeps the fresher of the two:
+  the other run's when it is as fresh as this one's (`supersedes` says when it is not; by
+  default it always is), its own objects then deleted and the other's manifest returned with
+  `concurrent` set; else it commits again over the other's (compare-and-swap again, at most
+  `CONFLICT_ATTEMPTS` times). Its objects are fresh, so no orphan sweep (which takes only
+  objects older than `ORPHAN_GRACE_S`) can have deleted them.
 """
 
 from __future__ import annotations
@@ -29,8 +39,8 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import EllipsisType
@@ -78,6 +88,8 @@ COLLECT_OVERLAP = "agentstate.collect_overlap_s"
 COVERED_FROM = "agentstate.covered_from"
 MANIFESTS = "_manifests"
 ORPHAN_GRACE_S = 3600.0
+# how many times a fresher landing is committed again over those other runs committed meanwhile
+CONFLICT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, order=True)
@@ -108,6 +120,28 @@ class Manifest:
     rows: dict[str, int]
     metadata: dict[str, str]
     version: str | None = field(default=None, compare=False)  # the store's token, for `replaces`
+    # returned by `Lake.commit`: another run committed this landing while this one wrote its
+    # own, and this one was discarded for that one (as fresh; see the module docstring)
+    concurrent: bool = field(default=False, compare=False)
+
+
+# given the landing another run committed meanwhile: whether this run's should replace it
+Supersedes = Callable[[Manifest], bool]
+
+
+def raw_freshness(metadata: Mapping[str, str]) -> tuple[datetime, bool]:
+    """How fresh a raw landing is: its horizon, then whether its records begin at its window's
+    start (a backfill's) rather than later (a collection begun mid-day)."""
+    horizon = metadata.get(EXTRACTED_AT)
+    at = datetime.fromisoformat(horizon) if horizon else datetime.min.replace(tzinfo=UTC)
+    return at, COVERED_FROM not in metadata
+
+
+def fresher_raw(metadata: Mapping[str, str]) -> Supersedes:
+    """A raw landing with `metadata` replaces another only if its horizon is later (or as late
+    and it begins earlier): two runs that fetched the same settled window landed the same
+    records, and the one committed first stands."""
+    return lambda theirs: raw_freshness(metadata) > raw_freshness(theirs.metadata)
 
 
 def _text_columns(schema: pa.Schema) -> list[str]:
@@ -339,13 +373,17 @@ class Lake:
         tables: Mapping[str, pa.Table],
         metadata: Mapping[str, str] | None = None,
         replaces: Manifest | None | EllipsisType = ...,
+        supersedes: Supersedes | None = None,
     ) -> Manifest:
-        """Write each dataset's table as a new object, then the landing's manifest, last.
+        """Write each dataset's table as a new object, then the landing's manifest, last; the
+        manifest committed.
 
-        Raises `LakeConflictError` (and removes its own objects) when another run committed
-        this landing after this one started writing it, or, with `replaces`, when the landing
-        is no longer that manifest (None: when one appeared): a writer that merged its data
-        with what it read commits only over what it read.
+        With `replaces`, raises `LakeConflictError` (and removes its own objects) when the
+        landing is no longer that manifest (None: when one appeared): a writer that merged
+        its data with what it read commits only over what it read. Without it, another run's
+        landing committed after this one started writing is kept when `supersedes(theirs)` is
+        false (always, when None): this run's objects are removed and that manifest is
+        returned with `concurrent` set; else this one is committed over it.
         """
         manifest_path = self._manifest_path(landing, key)
         if replaces is ...:
@@ -354,6 +392,7 @@ class Lake:
         else:
             expected = replaces.version if replaces is not None else None
         objects: dict[str, str] = {}
+        started = time.time()
         for dataset, table in tables.items():
             if LANDING_OF.get(dataset, dataset) != landing:
                 raise ValueError(f"dataset {dataset!r} is not part of the {landing!r} landing")
@@ -386,20 +425,35 @@ class Lake:
             "metadata": manifest.metadata,
             "committed_at": time.time(),
         }
-        try:
-            self.manifests.put(manifest_path, orjson.dumps(payload), expected)
-        except LakeConflictError as exc:
-            for relative in objects.values():  # never named by a manifest: nobody reads them
-                with contextlib.suppress(Exception):
-                    self.manifests.delete(self._abs(relative))
-            raise LakeConflictError(
-                f"{landing} of {key.label} was committed by another run while this one was "
-                f"writing it; the lake keeps that landing ({exc}). Re-run the partition if "
-                "this run's data is wanted."
-            ) from exc
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self.manifests.put(manifest_path, orjson.dumps(payload), expected)
+                break
+            except LakeConflictError as exc:
+                if replaces is ...:  # computed on its own: the fresher landing stands
+                    theirs = self.manifest(landing, key)
+                    if theirs is not None and not (supersedes and supersedes(theirs)):
+                        self._discard(objects)
+                        return replace(theirs, concurrent=True)
+                    fresh = time.time() - started < ORPHAN_GRACE_S / 2
+                    if attempt < CONFLICT_ATTEMPTS and fresh:
+                        expected = theirs.version if theirs is not None else None
+                        continue  # this one is fresher: committed over theirs
+                self._discard(objects)
+                raise LakeConflictError(
+                    f"{landing} of {key.label} was committed by another run while this one was "
+                    f"writing it; the lake keeps that landing ({exc}). Re-run the partition if "
+                    "this run's data is wanted."
+                ) from exc
         for dataset in objects:
             self._remove_orphans(dataset, key, keep=set(objects.values()))
         return manifest
+
+    def _discard(self, objects: Mapping[str, str]) -> None:
+        """A commit's own objects, which no manifest names (nobody reads them)."""
+        for relative in objects.values():
+            with contextlib.suppress(Exception):
+                self.manifests.delete(self._abs(relative))
 
     def _remove_orphans(self, dataset: str, key: PartitionKey, keep: set[str]) -> None:
         """Objects of a partition that no manifest names and that are past the grace period.

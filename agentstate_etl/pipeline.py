@@ -57,6 +57,9 @@ EXTRACTED_AT = lake.EXTRACTED_AT
 # landing (a run stopped between the two) is rebuilt by the next collection
 BUILT_FROM = "agentstate.built_from_raw"
 KEPT_FROM_LAKE = "kept from the lake, beyond the vendor's retention"
+LANDED_BY_ANOTHER_RUN = (
+    "another run landed this partition at the same time, as fresh: its landing is kept"
+)
 T = TypeVar("T")
 F = TypeVar("F")
 # What one partition's failure may raise; `each_day` hands these back instead of stopping.
@@ -295,11 +298,13 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         if spec.chains
         else None
     )
-    settings.lake.commit(
+    metadata = {EXTRACTED_AT: fetched.extracted_at.astimezone(UTC).isoformat()}
+    committed = settings.lake.commit(
         lake.RAW,
         key,
         {lake.RAW: raw, lake.QUARANTINE: quarantine_table(split)},
-        {EXTRACTED_AT: fetched.extracted_at.astimezone(UTC).isoformat()},
+        metadata,
+        supersedes=lake.fresher_raw(metadata),
     )
     del raw
     pa.default_memory_pool().release_unused()  # the next partition starts from a small heap
@@ -316,6 +321,7 @@ def finish_raw(fetched: FetchedRaw, settings: Settings) -> RawLanding:
         key=key,
         cross_check=cross_check,
         chain_gaps=gaps,
+        note=LANDED_BY_ANOTHER_RUN if committed.concurrent else "",
     )
 
 
@@ -410,6 +416,20 @@ def intervals_behind(lk: lake.Lake, key: lake.PartitionKey) -> bool:
     return built is None or built.metadata.get(BUILT_FROM) != raw.version
 
 
+def _built_from_newer(
+    lk: lake.Lake, key: lake.PartitionKey, raw: lake.Manifest, theirs: lake.Manifest
+) -> bool:
+    """Whether intervals built from `raw` should replace those another run committed meanwhile:
+    only when `raw` is the landing in the lake and theirs were built from another (built from
+    the same landing, the two are equal)."""
+    current = lk.manifest(lake.RAW, key)
+    return (
+        current is not None
+        and current.version == raw.version
+        and theirs.metadata.get(BUILT_FROM) != raw.version
+    )
+
+
 def land_intervals(
     key: lake.PartitionKey, settings: Settings, reason_names: Mapping[str, str] = NO_NAMES
 ) -> IntervalLanding:
@@ -429,7 +449,11 @@ def land_intervals(
         reason_names,
     )
     settings.lake.commit(
-        lake.INTERVALS, key, {lake.INTERVALS: intervals}, {BUILT_FROM: raw.version or ""}
+        lake.INTERVALS,
+        key,
+        {lake.INTERVALS: intervals},
+        {BUILT_FROM: raw.version or ""},
+        supersedes=lambda theirs: _built_from_newer(settings.lake, key, raw, theirs),
     )
     by_state = intervals.group_by("state").aggregate([("duration_s", "sum")])
     unknown = intervals.filter(pc.equal(intervals.column("state"), UNKNOWN))

@@ -429,7 +429,20 @@ def write_landed(
         schedule_key(schedule.day),
         {SEGMENTS: segments, QUARANTINE: quarantine},
         {SOURCE_SHA256: schedule.sha256, SOURCE_FILE: schedule.path.name, **span},
+        supersedes=lambda theirs: _read_later(schedule, theirs),
     )
+
+
+def _read_later(schedule: ScheduleFile, theirs: lake.Manifest) -> bool:
+    """Whether this landing of `schedule` should replace the one another run committed
+    meanwhile: only when they differ and the file still holds what this run read (else the
+    other run read the file as it is now, or the file changed again and is pending)."""
+    if theirs.metadata.get(SOURCE_SHA256) == schedule.sha256:
+        return False
+    try:
+        return hashlib.sha256(schedule.path.read_bytes()).hexdigest() == schedule.sha256
+    except OSError:
+        return False
 
 
 def landed_coverage(settings: Settings, day: date) -> tuple[date, date] | None:

@@ -8,6 +8,9 @@ the crash the lake must survive is the one between a landing's data objects and 
   Only the process that creates it stops for good; a later process reaching the same manifest
   (the step run again) waits until the file `<marker>.release` exists, so the test can look
   at the lake between the kill and the re-run.
+- `AGENTSTATE_TEST_PAUSE_RESUME=1`: no kill; the process that creates the marker waits until
+  `<marker>.resume` exists, then writes its manifest; other processes do not stop (so a test
+  can let another run commit the same landing in between).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from agentstate_etl import lake
 def _install() -> None:
     pattern = os.environ.get("AGENTSTATE_TEST_PAUSE_MANIFEST")
     marker = os.environ.get("AGENTSTATE_TEST_PAUSE_MARKER")
+    resume = os.environ.get("AGENTSTATE_TEST_PAUSE_RESUME") == "1"
     if not pattern or not marker:
         return
 
@@ -30,13 +34,13 @@ def _install() -> None:
         try:
             claim = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            while not os.path.exists(f"{marker}.release"):
+            while not resume and not os.path.exists(f"{marker}.release"):
                 time.sleep(0.05)
             return
         os.write(claim, str(os.getpid()).encode())
         os.close(claim)
-        while True:  # until the test kills this process
-            time.sleep(1)
+        while not (resume and os.path.exists(f"{marker}.resume")):  # or until killed
+            time.sleep(0.05)
 
     for store in (lake.LocalManifests, lake.S3Manifests):
         original = store.put

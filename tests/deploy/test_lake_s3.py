@@ -98,7 +98,7 @@ def test_moto_answers_conditional_puts_with_412(s3: S3Server) -> None:
     client.put_object(Bucket=bucket, Key="m.json", Body=b"3", IfMatch=etag)
 
 
-def test_a_commit_racing_another_run_fails_and_leaves_the_winner(
+def test_a_commit_racing_another_run_keeps_the_as_fresh_winner(
     s3: S3Server, s3_lake: lake.Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = s3_lake.commit(lake.RAW, KEY, {lake.RAW: table(1, "before"), lake.QUARANTINE: table(0)})
@@ -113,10 +113,10 @@ def test_a_commit_racing_another_run_fails_and_leaves_the_winner(
             rival.commit(lake.RAW, KEY, {lake.RAW: table(2, "rival"), lake.QUARANTINE: table(0)})
 
     monkeypatch.setattr(lake.pq, "write_table", write_then_race)
-    with pytest.raises(LakeConflictError, match="committed by another run"):
-        s3_lake.commit(lake.RAW, KEY, {lake.RAW: table(3, "late"), lake.QUARANTINE: table(0)})
+    kept = s3_lake.commit(lake.RAW, KEY, {lake.RAW: table(3, "late"), lake.QUARANTINE: table(0)})
     monkeypatch.undo()
 
+    assert kept.concurrent
     assert s3_lake.read(lake.RAW, KEY).column("agent_id").to_pylist() == ["rival0", "rival1"]
     named = set(s3_lake.manifest(lake.RAW, KEY).objects.values())  # type: ignore[union-attr]
     data = {k.split("/", 2)[2] for k in bucket_keys(s3, s3_lake) if "/_manifests/" not in k}
@@ -125,8 +125,9 @@ def test_a_commit_racing_another_run_fails_and_leaves_the_winner(
     assert data == named | set(first.objects.values())
 
 
-def test_a_first_commit_racing_another_is_refused_too(
-    s3_lake: lake.Lake, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("merging", [True, False])
+def test_a_first_commit_racing_another_fails_if_merged_else_the_fresher_wins(
+    s3_lake: lake.Lake, monkeypatch: pytest.MonkeyPatch, merging: bool
 ) -> None:
     rival = lake.Lake.from_url(s3_lake.url)
     write_table = lake.pq.write_table
@@ -139,10 +140,15 @@ def test_a_first_commit_racing_another_is_refused_too(
             rival.commit(lake.INTERVALS, KEY, {lake.INTERVALS: table(2, "rival")})
 
     monkeypatch.setattr(lake.pq, "write_table", write_then_race)
-    with pytest.raises(LakeConflictError):
-        s3_lake.commit(lake.INTERVALS, KEY, {lake.INTERVALS: table(3, "late")})
+    if merging:  # it read no landing and merged with nothing: it commits only over nothing
+        with pytest.raises(LakeConflictError):
+            s3_lake.commit(lake.INTERVALS, KEY, {lake.INTERVALS: table(3, "late")}, replaces=None)
+    else:  # computed on its own and fresher: committed over the rival's (If-Match its ETag)
+        s3_lake.commit(
+            lake.INTERVALS, KEY, {lake.INTERVALS: table(3, "late")}, supersedes=lambda _: True
+        )
     monkeypatch.undo()
-    assert s3_lake.read(lake.INTERVALS, KEY).num_rows == 2
+    assert s3_lake.read(lake.INTERVALS, KEY).num_rows == (2 if merging else 3)
 
 
 CRASHING_WRITER = """
