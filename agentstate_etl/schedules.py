@@ -419,7 +419,12 @@ def write_landed(
     settings: Settings, schedule: ScheduleFile, segments: pa_arrow.Table, quarantine: pa_arrow.Table
 ) -> None:
     """Replace the day's landed segments and quarantine together (all or nothing), with the
-    days its segments cover."""
+    days its segments cover; unless the file changed since this run read it and another run
+    already landed it as it is now (an older read never replaces a newer one)."""
+    landed = settings.lake.manifest(lake.SCHEDULES, schedule_key(schedule.day))
+    theirs = landed.metadata.get(SOURCE_SHA256) if landed is not None else None
+    if theirs not in (None, schedule.sha256) and _sha256_now(schedule) == theirs:
+        return
     covered = coverage(segments)
     span = (
         {COVERS_FROM: covered[0].isoformat(), COVERS_TO: covered[1].isoformat()} if covered else {}
@@ -437,12 +442,16 @@ def _read_later(schedule: ScheduleFile, theirs: lake.Manifest) -> bool:
     """Whether this landing of `schedule` should replace the one another run committed
     meanwhile: only when they differ and the file still holds what this run read (else the
     other run read the file as it is now, or the file changed again and is pending)."""
-    if theirs.metadata.get(SOURCE_SHA256) == schedule.sha256:
-        return False
+    theirs_sha = theirs.metadata.get(SOURCE_SHA256)
+    return theirs_sha != schedule.sha256 and _sha256_now(schedule) == schedule.sha256
+
+
+def _sha256_now(schedule: ScheduleFile) -> str | None:
+    """The checksum of the file as it is now (None when it is gone)."""
     try:
-        return hashlib.sha256(schedule.path.read_bytes()).hexdigest() == schedule.sha256
+        return hashlib.sha256(schedule.path.read_bytes()).hexdigest()
     except OSError:
-        return False
+        return None
 
 
 def landed_coverage(settings: Settings, day: date) -> tuple[date, date] | None:

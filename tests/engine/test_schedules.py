@@ -246,3 +246,25 @@ def test_segments_from_different_files_that_overlap_are_found(settings: Settings
     schedules.land_file(pending, settings)
     overlaps = schedules.cross_file_overlaps(schedules.landed_segments(settings))
     assert list(overlaps["schedule_day"]) == [DAY, date(2026, 3, 9)]
+
+
+def test_an_older_read_of_a_file_never_replaces_its_newer_landing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run reads the file; while it validates, the tool rewrites the file and another run
+    lands the new content. The first run's landing, older, does not replace it."""
+    write(settings.schedules, DAY, GOOD)
+    (scanned,) = schedules.inbox(settings.schedules)
+    validate = schedules.validate
+
+    def meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(schedules, "validate", validate)
+        write(settings.schedules, DAY, GOOD[:2])  # the tool rewrites the file
+        (new,) = schedules.inbox(settings.schedules)
+        schedules.land_file(new, settings)  # another run lands it
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(schedules, "validate", meanwhile)
+    schedules.land_file(scanned, settings)  # read the whole file before the rewrite
+    assert schedules.landed_segments(settings).num_rows == 2
+    assert schedules.pending(settings) == []
