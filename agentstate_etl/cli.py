@@ -384,7 +384,8 @@ def _partitions_from_first_landed_day(settings: Settings) -> None:
 
 @app.command("expire-snapshots")
 def expire_snapshots() -> None:
-    """Expire warehouse snapshots older than AGENTSTATE_WAREHOUSE_SNAPSHOT_RETENTION_DAYS."""
+    """Expire warehouse snapshots older than AGENTSTATE_WAREHOUSE_SNAPSHOT_RETENTION_DAYS,
+    compact the tables' small files, delete the files no kept snapshot needs."""
     from agentstate_etl.warehouse.maintenance import expire_snapshots as expire
 
     try:
@@ -394,7 +395,9 @@ def expire_snapshots() -> None:
         _fail(str(exc))
     typer.echo(
         f"expired {expired.snapshots} snapshot(s) older than {expired.kept_since:%Y-%m-%d %H:%M} "
-        f"UTC; deleted {expired.files_deleted} data file(s) no snapshot uses"
+        f"UTC; compacted {expired.files_rewritten + expired.files_merged} file(s) into "
+        f"{expired.files_created} (and {expired.rows_flushed} row(s) kept in the catalog into "
+        f"files); deleted {expired.files_deleted} data file(s) no kept snapshot uses"
     )
 
 
