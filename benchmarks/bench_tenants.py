@@ -23,14 +23,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from agentstate_etl.simulator.server import SimulatorProcess, vendor_env, write_tenants_file
 from agentstate_etl.vendors.registry import VENDOR_SPECS
+from agentstate_etl.warehouse.location import WarehouseLocation
+from agentstate_etl.warehouse.session import open_session
 
 TABLES = {
     "agent_state_intervals": "vendor, tenant_id, agent_id, partition_date, start_ts, state",
@@ -69,9 +71,14 @@ def backfill(home: Path, env: dict[str, str], vendor: str, first: date, days: in
     return seconds
 
 
-def tables(warehouse: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {t: con.sql(f"SELECT * FROM {t} ORDER BY {o}").df() for t, o in TABLES.items()}
+def tables(home: Path) -> dict[str, pd.DataFrame]:
+    """The tables of the warehouse a backfill in `home` built (its default DuckLake)."""
+    location = WarehouseLocation.from_values("", "", home)
+    with closing(open_session(location, read_only=True)) as con:
+        return {
+            t: con.sql(f"SELECT * FROM {t} ORDER BY {o}").to_arrow_table().to_pandas()
+            for t, o in TABLES.items()
+        }
 
 
 def main() -> None:
@@ -105,7 +112,7 @@ def main() -> None:
             root / "together", {**common, **tenants_env}, args.vendor, first, args.days
         )
         print(f"  one command, {args.tenants} tenants: {together_s:8.1f} s", flush=True)
-        together = tables(root / "together" / "warehouse.duckdb")
+        together = tables(root / "together")
 
         separate: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
         separate_s = 0.0
@@ -113,7 +120,7 @@ def main() -> None:
             env = {**common, **vendor_env(sim.base_url, tenant=tenant)}
             home = root / f"tenant-{tenant}"
             separate_s += backfill(home, env, args.vendor, first, args.days)
-            for table, frame in tables(home / "warehouse.duckdb").items():
+            for table, frame in tables(home).items():
                 separate[table].append(frame)
         print(f"  {args.tenants} single-tenant commands:  {separate_s:8.1f} s", flush=True)
 

@@ -240,9 +240,14 @@ def write_schedule_files(
 ) -> list[Path]:
     """Write each day's file into `folder` as `YYYY-MM-DD.csv` (every third day `.parquet`),
     the way a WFM export lands; returns the paths. Only `vendors`' agents are simulated for it."""
+    return write_files(schedule_files(world, report_tz, days, vendors), folder)
+
+
+def write_files(files: dict[date, pd.DataFrame], folder: Path) -> list[Path]:
+    """Each day's frame into `folder` as `write_schedule_files` names it, atomically (a
+    temporary file renamed into place); the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    files = schedule_files(world, report_tz, days, vendors)
     for number, (day, frame) in enumerate(sorted(files.items())):
         path = folder / f"{day.isoformat()}.{'parquet' if number % 3 == 2 else 'csv'}"
         temp = path.with_name(f".{path.name}.tmp")
