@@ -34,7 +34,8 @@ from agentstate_etl.vendors.cxengage import CAPABILITIES as CXENGAGE
 
 MAX_LIMIT = 1000
 DROP_MESSAGE = "ASGI callable returned without completing response."
-REVOKED_GRACE_S = 5.0  # a token renewed after a revocation cannot be revoked for this long
+REVOKED_GRACE_S = 5.0  # a token renewed after a revocation cannot be revoked for this long,
+REVOKED_GRACE_USES = 16  # nor in its first uses (however long they take on a loaded machine)
 
 
 class ApiError(Exception):
@@ -174,6 +175,7 @@ class Simulator:
         # tenant -> when its last token was revoked; token -> until when it cannot be revoked
         self.last_revocation: dict[int, float] = {}
         self.immune_until: dict[str, float] = {}
+        self.immune_uses: dict[str, int] = {}
         self.answered_windows: set[tuple[int, int, int, int]] = set()
         self._lock = threading.Lock()
         self.requests = 0
@@ -346,6 +348,7 @@ class Simulator:
             # many of its processes share the client id
             if now - self.last_revocation.get(world.tenant, -REVOKED_GRACE_S) < REVOKED_GRACE_S:
                 self.immune_until[token] = now + REVOKED_GRACE_S
+                self.immune_uses[token] = REVOKED_GRACE_USES
         return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
     def _bearer_world(self, request: Request) -> World:
@@ -358,7 +361,10 @@ class Simulator:
         with self._lock:
             expiry = self.tokens.get(token)
             now = self.clock()
-            if revoke and expiry is not None and now >= self.immune_until.get(token, 0.0):
+            immune = now < self.immune_until.get(token, 0.0) or self.immune_uses.get(token, 0) > 0
+            if token in self.immune_uses:
+                self.immune_uses[token] -= 1
+            if revoke and expiry is not None and not immune:
                 self.revoked.add(token)
                 self.last_revocation[self.token_tenant[token]] = now
             valid = (

@@ -100,6 +100,26 @@ def test_tokens_expire_and_get_revoked() -> None:
         assert client.get(HISTORY, params=params, headers=cxone_token(client)).status_code == 200
 
 
+def test_a_token_renewed_after_a_revocation_survives_its_first_uses_however_late() -> None:
+    """A loaded client may use its renewed token long after the revocation: the token's first
+    uses are never revoked, so a client renewing once per request never sees two revocations
+    in a row (before: the renewal's grace was 5 s of the simulator's clock only)."""
+    with SimulatorServer(config(Faults(revoke_tokens=1.0))) as server:
+        clock = ManualClock()
+        server.simulator.clock = clock
+        with httpx.Client(base_url=server.base_url) as client:
+            params = {**HISTORY_DAY, "agentId": cxone_agent(), "pageSize": 5}
+            assert (
+                client.get(HISTORY, params=params, headers=cxone_token(client)).status_code == 401
+            )
+            renewed = cxone_token(client)
+            clock.advance(60)  # far past the grace's seconds
+            statuses = {
+                client.get(HISTORY, params=params, headers=renewed).status_code for _ in range(8)
+            }
+            assert statuses == {200}
+
+
 def test_late_events_appear_after_the_first_read_of_a_window() -> None:
     for client in serve(Faults(late_events=True)):
         params = {**DAY, "limit": 100}
