@@ -59,7 +59,9 @@ class OAuthClientCredentials:
             basic = (self.client_id, self.client_secret)
         else:
             form |= {"client_id": self.client_id, "client_secret": self.client_secret}
-        body = await self.api.request_json("POST", self.token_url, data=form, basic=basic)
+        body = await self.api.request_json(
+            "POST", self.token_url, data=form, basic=basic, gated=False
+        )
         body = expect(self.api, body, self.token_url, access_token=str)
         expires_in = body.get("expires_in", 3600)  # RFC 6749 only recommends it
         if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):

@@ -14,6 +14,7 @@ retried).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import ssl
@@ -359,8 +360,15 @@ class ApiClient:
         auth: AuthHook | None = None,
         basic: tuple[str, str] | None = None,
         not_found_ok: bool = False,
+        gated: bool = True,
     ) -> httpx.Response | None:
-        """Retried on 429/5xx/transport errors, renewed once on 401; None for an allowed 404."""
+        """Retried on 429/5xx/transport errors, renewed once on 401; None for an allowed 404.
+
+        A gated call waits for its turn (the concurrency gate, then the rate limit) before it
+        takes its credentials, so a token never ages in the queue: with a backlog longer than
+        a token's remaining life, headers taken before the wait were expired when sent, and
+        the request failed as "credentials rejected" after its one renewal. The token request
+        itself is not gated (it is made from inside a gated call's turn)."""
         renewed = False
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.attempts),
@@ -373,14 +381,14 @@ class ApiClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    headers = await auth.headers() if auth else None
-                    for value in (headers or {}).values():
-                        self.secrets.add_header(value)
                     if basic:
                         self.secrets.add_basic(*basic)
-                    async with self._gate:
-                        if self._rate is not None:
+                    async with self._gate if gated else contextlib.nullcontext():
+                        if self._rate is not None and gated:
                             await self._rate.acquire()
+                        headers = await auth.headers() if auth else None
+                        for value in (headers or {}).values():
+                            self.secrets.add_header(value)
                         self.stats.requests += 1
                         self._last_request = (method, url, params)
                         deadline = asyncio.timeout(self.timeouts.request_s)

@@ -162,6 +162,48 @@ def test_401_renews_credentials_once() -> None:
     assert caught.value.status == 401 and auth.renewals == 1
 
 
+class IssuingAuth:
+    """A new token at each call, as a token that aged past its renewal time gets one."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+
+    async def headers(self) -> dict[str, str]:
+        self.issued.append(f"Bearer t{len(self.issued)}")
+        return {"Authorization": self.issued[-1]}
+
+    async def unauthorized(self, sent: dict[str, str]) -> None:
+        pass
+
+
+def test_credentials_are_taken_when_a_request_s_turn_comes_not_while_it_waits() -> None:
+    """Requests queued behind the concurrency gate take their token when they are sent: each
+    sends the newest token (before: all took theirs at once, and the last sent a token as old
+    as the queue was long, expired when the queue outlived it)."""
+    auth, sent_was_newest = IssuingAuth(), []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        sent_was_newest.append(request.headers["Authorization"] == auth.issued[-1])
+        await asyncio.sleep(0.01)  # the others queue meanwhile
+        return httpx.Response(200, json={})
+
+    async def six(api: ApiClient) -> object:
+        return await asyncio.gather(*(get(auth=auth)(api) for _ in range(6)))  # type: ignore[misc]
+
+    one_at_a_time = ApiClient(
+        "cxengage",
+        CXENGAGE_CAPABILITIES,
+        "http://api.test",
+        ClientOptions(
+            partition="cxengage/2026-03-08",
+            max_in_flight=1,  # five wait their turn
+            transport=httpx.MockTransport(answer),
+        ),
+    )
+    run(one_at_a_time, six)
+    assert sent_was_newest == [True] * 6
+
+
 @pytest.mark.parametrize("header", ["Wed, 21 Oct 2026 07:28:00 GMT", "nan", "soon"])
 def test_a_retry_after_that_is_not_seconds_falls_back_to_backoff(header: str) -> None:
     slept: list[float] = []
