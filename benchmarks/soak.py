@@ -79,6 +79,7 @@ WEEK_DAYS = 7
 WEEK = [WEEK_START + timedelta(days=i) for i in range(WEEK_DAYS)]
 NOW = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)  # after the week: every partition is over
 RETENTION_DAYS = 10  # the simulated CxEngage tenant keeps the whole week (its settings say so)
+FAULTS = "all"  # every fault the simulator has
 SECRET_FIELDS = ("cxengage_password", "cxone_client_secret", "koreai_client_secret")
 
 
@@ -165,7 +166,7 @@ def sim_config(args: argparse.Namespace, faults: str) -> SimConfig:
 
 def simulator_args(args: argparse.Namespace, roster_dir: Path) -> list[str]:
     return [
-        *("--agents", str(args.agents), "--seed", str(args.seed), "--faults", "all"),
+        *("--agents", str(args.agents), "--seed", str(args.seed), "--faults", args.faults),
         *("--start", str(WEEK_START - timedelta(days=1)), "--now", NOW.isoformat()),
         *("--koreai-timezone", args.koreai_timezone),
         *("--cxengage-retention-days", str(RETENTION_DAYS), "--roster-dir", str(roster_dir)),
@@ -556,6 +557,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="the plan's, kills' and simulator's")
     parser.add_argument("--report-tz", default="America/New_York", help="AGENTSTATE_REPORT_TZ")
     parser.add_argument("--koreai-timezone", default="America/New_York")
+    parser.add_argument(
+        "--faults",
+        default=FAULTS,
+        help="the simulator's faults (`agentstate simulate --faults`)",
+    )
     parser.add_argument("--kill-every-s", type=float, default=60, help="one kill -9 each")
     parser.add_argument("--rewrite-every-s", type=float, default=10, help="schedule rewrites")
     parser.add_argument(
@@ -573,7 +579,7 @@ def main() -> None:
     summary = Summary()
     print(
         f"soak: {len(runs)} runs of agentstate backfill, {args.parallel} at a time, seed "
-        f"{args.seed}, faults all, {args.agents} agents per vendor, week {WEEK_START} + "
+        f"{args.seed}, faults {args.faults}, {args.agents} agents per vendor, week {WEEK_START} + "
         f"{WEEK_DAYS} days, AGENTSTATE_NOW={NOW.isoformat()}, report zone {args.report_tz}, "
         f"a kill -9 every {args.kill_every_s:g} s, schedules rewritten every "
         f"{args.rewrite_every_s:g} s; logs in {logs}",
