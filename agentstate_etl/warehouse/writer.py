@@ -18,6 +18,7 @@ theirs at the same instant is retried (`transient`).
 from __future__ import annotations
 
 import fcntl
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,8 +41,14 @@ TRANSIENT_MESSAGES = (
     "could not serialize access",
     "deadlock detected",
 )
-ATTEMPTS = 8
+# An analyst's session may commit every few seconds, and on a SQLite catalog each of its
+# commits made during a run's transaction refuses that transaction: on a loaded machine (the
+# soak: 6 backfills, 3 analysts, a load of 12 on 2 cores) a run's transaction takes seconds, and
+# 8 tries over ~25 s failed a run. Tried for about a minute and a half, with jitter so the
+# tries do not fall in step with a writer's pace.
+ATTEMPTS = 16
 FIRST_WAIT_S = 0.1
+MAX_WAIT_S = 8.0
 T = TypeVar("T")
 
 
@@ -53,7 +60,8 @@ def transient(exc: BaseException) -> bool:
 def retry_transient(
     work: Callable[[], T], attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """`work()`, again after a transient failure (backing off), at most `attempts` times."""
+    """`work()`, again after a transient failure (backing off, jittered, each wait at most
+    `MAX_WAIT_S`), at most `attempts` times."""
     wait = FIRST_WAIT_S
     for attempt in range(1, attempts + 1):
         try:
@@ -61,8 +69,8 @@ def retry_transient(
         except duckdb.Error as exc:
             if attempt == attempts or not transient(exc):
                 raise
-        sleep(wait)
-        wait *= 2
+        sleep(wait * random.uniform(0.5, 1.5))
+        wait = min(wait * 2, MAX_WAIT_S)
     raise AssertionError("unreachable")
 
 
