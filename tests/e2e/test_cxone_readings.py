@@ -18,19 +18,12 @@ from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.tenants import environment_tenant
 from tests.e2e.conftest import DAYS, SIM_NOW, faulty_simulator_config
 from tests.e2e.test_marts_match_truth import assert_same
+from tests.engine.landed_days import engine_settings
 
 
-def engine_settings(home: Path) -> Settings:
+def at_sim_now(home: Path) -> Settings:
     """The engine's settings for a home, at the simulated now (the tests land days directly)."""
-    return Settings(
-        home=home,
-        dagster_home=home / "dagster",
-        report_tz="UTC",
-        drift_tolerance_s=2.0,
-        lookback_hours=12,
-        max_quarantine_rate=0.2,
-        now_override=SIM_NOW,
-    )
+    return engine_settings(home, max_quarantine_rate=0.2, now_override=SIM_NOW)
 
 
 @pytest.mark.parametrize(("duration", "paging"), [("own", "token"), ("previous", "numbers")])
@@ -40,7 +33,7 @@ def test_intervals_equal_truth_whatever_the_reading(
     config = replace(
         faulty_simulator_config(agents=5), cxone_duration=duration, cxone_paging=paging
     )
-    home = engine_settings(tmp_path)
+    home = at_sim_now(tmp_path)
     days = DAYS[2:4]
     with SimulatorServer(config) as server:
         env = server.env()
@@ -74,7 +67,7 @@ def test_the_token_and_snapshot_as_the_snapshot_document_says(tmp_path: Path) ->
     config = replace(
         faulty_simulator_config(agents=3), cxone_token_auth="basic", cxone_snapshot_scope=scope
     )
-    home = engine_settings(tmp_path)
+    home = at_sim_now(tmp_path)
     with SimulatorServer(config) as server:
         env = server.env()
         form = environment_tenant("cxone", env).resolve(env)

@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
     tenant_assets,
     vendor_resources,
 )
-from tests.e2e.test_cxone_readings import engine_settings
+from tests.e2e.test_cxone_readings import at_sim_now
 from tests.e2e.test_marts_match_truth import assert_same
 
 NAMES = {"BRK": "Break (paid)", "LUNCH": "Lunch"}  # MTG and TRN left out: they stay codes
@@ -65,7 +65,7 @@ def test_reason_codes_are_named_by_the_tenants_file_in_backfills_and_polls(
         )
         assert result.success
         assert check(instance, result, "hours_pass_twelve").passed  # 24-hour: hours pass 12
-    settings = engine_settings(tmp_path / "backfill")
+    settings = at_sim_now(tmp_path / "backfill")
     account = tenant.resolve(env).tenant_id
     actual = pd.concat(
         [
@@ -83,7 +83,7 @@ def test_reason_codes_are_named_by_the_tenants_file_in_backfills_and_polls(
     assert_same(actual, named(expected), KEYS)
 
     # a poll lands the same names (continuous collection builds its own intervals)
-    polled = engine_settings(tmp_path / "collect")
+    polled = at_sim_now(tmp_path / "collect")
     collect.poll_tenant(tenant.resolve(env), polled)
     today = SIM_NOW.date()
     reasons = polled.lake.read(lake.INTERVALS, lake.PartitionKey("koreai", account, today))

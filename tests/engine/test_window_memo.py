@@ -11,21 +11,14 @@ from agentstate_etl.settings import Settings
 from agentstate_etl.simulator.config import Faults, SimConfig
 from agentstate_etl.simulator.server import SimulatorServer
 from agentstate_etl.tenants import environment_tenant
+from tests.engine.landed_days import engine_settings
 
 DAYS = [date(2026, 3, 3), date(2026, 3, 4)]
 NOW = datetime(2026, 3, 5, 0, 1, tzinfo=UTC)
 
 
 def settings_at(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        dagster_home=home / "dagster",
-        report_tz="UTC",
-        drift_tolerance_s=2.0,
-        lookback_hours=12,
-        max_quarantine_rate=0.2,
-        now_override=NOW,
-    )
+    return engine_settings(home, max_quarantine_rate=0.2, now_override=NOW)
 
 
 def test_consecutive_days_read_the_shared_lookback_once_and_land_the_same(tmp_path: Path) -> None:
