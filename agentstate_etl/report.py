@@ -210,8 +210,7 @@ def _state_sections(state: pd.DataFrame, labels: pd.DataFrame) -> Section:
     )
     section.chart(figure, "All agents, per day")
 
-    named = long.merge(labels, on=["vendor", "tenant_id", "agent_id"], how="left")
-    named["agent"] = named["agent"].fillna(named["agent_id"])
+    named = _named(long, labels)
     for source, rows in named.groupby("source", sort=True):
         totals = rows.groupby("agent")["seconds"].sum().sort_values(ascending=False)
         shown = totals.index[:MAX_AGENTS_PER_CHART]

@@ -66,12 +66,17 @@ def _slices(settings: Settings, touched: list[PartitionKey]) -> list[tuple[str, 
 
 
 def _compute(
-    settings: Settings, touched: list[PartitionKey], rebuild: bool, spill: Path
+    settings: Settings,
+    touched: list[PartitionKey],
+    rebuild: bool,
+    spill: Path,
+    recorded: dict[str, str],
 ) -> tuple[WarehouseBuild, Publication]:
-    """Every slice computed, checked and staged for the commit."""
+    """Every slice computed, checked and staged for the commit, which records `recorded`
+    (the settings the numbers depend on)."""
     build = WarehouseBuild(settings.warehouse, len(touched), rebuilt=rebuild)
     staging = Path(tempfile.mkdtemp(prefix="staged-", dir=spill))
-    publication = Publication(staging, rebuild, build_settings(settings))
+    publication = Publication(staging, rebuild, recorded)
     for vendor, plan in _slices(settings, touched):
         con = compute_slice(settings, spill, vendor, plan)
         try:
@@ -103,16 +108,17 @@ def _update(settings: Settings, partitions: list[PartitionKey] | None) -> Wareho
         ) as con,
     ):
         incremental = partitions is not None and published_tables(con) == set(PUBLISHED)
-        changed = changes(recorded_settings(con), build_settings(settings)) if incremental else []
+        current = build_settings(settings)  # recorded with the commit
+        changed = changes(recorded_settings(con), current) if incremental else []
         if incremental and not changed:
-            build, publication = _compute(settings, partitions or [], False, Path(spill))
+            build, publication = _compute(settings, partitions or [], False, Path(spill), current)
             try:
                 publication.commit(con, f"update from {build.partitions} partition(s)")
                 return build
             except NeedsRebuild:
                 pass  # the tables are another version's: rebuilt below
         every = settings.lake.partitions(lake.INTERVALS)
-        build, publication = _compute(settings, every, True, Path(spill))
+        build, publication = _compute(settings, every, True, Path(spill), current)
         publication.commit(con, f"rebuild from {build.partitions} partition(s)")
     if changed:  # no table mixes the two
         build.settings_changed = changed
