@@ -133,3 +133,37 @@ def test_a_span_across_midnight_is_measured_whole_so_its_day_needs_the_next_part
     con = build(first_partition, segment_table(segment), "UTC", threshold_s=150)
     first_day = frame(con, "SELECT * FROM mart_adherence_daily ORDER BY day").iloc[0]
     assert first_day.out_of_adherence_s == 60
+
+
+def test_state_since_is_where_the_unbroken_run_began() -> None:
+    """rta_snapshots' `state_since` walks back from the piece holding `as_of` (here 03:00, the
+    latest end of the day) through pieces joined end to start in the same state and reason,
+    across midnight; a gap, another reason or another state begins a run."""
+    hour = 60 * MIN
+    occurrences = [
+        ("a1", MIDNIGHT - 2 * hour, MIDNIGHT - hour, "READY", None),
+        ("a1", MIDNIGHT - hour, MIDNIGHT + hour, "NOT_READY", "Lunch"),  # split at midnight
+        ("a1", MIDNIGHT + hour, MIDNIGHT + 3 * hour, "NOT_READY", "Lunch"),
+        ("a2", MIDNIGHT + hour, MIDNIGHT + 2 * hour, "NOT_READY", "Break"),
+        ("a2", MIDNIGHT + 2 * hour, MIDNIGHT + 3 * hour, "NOT_READY", "Lunch"),
+        ("a3", MIDNIGHT, MIDNIGHT + hour, "READY", None),
+        ("a3", MIDNIGHT + hour + 30 * MIN, MIDNIGHT + 3 * hour, "READY", None),  # after a gap
+        ("a4", MIDNIGHT, MIDNIGHT + hour, "BUSY", None),
+        ("a4", MIDNIGHT + hour, MIDNIGHT + 3 * hour, "BUSY", None),  # no reason on either
+        ("a5", MIDNIGHT, MIDNIGHT + 2 * hour, "ACW", None),
+        ("a5", MIDNIGHT + 2 * hour, MIDNIGHT + 3 * hour, "BUSY", None),
+    ]
+    con = build(partitions(occurrences), segment_table([]), "UTC")
+    rta = frame(
+        con,
+        "SELECT agent_id, state, epoch_ms(state_since) AS since, epoch_ms(as_of) AS as_of "
+        "FROM rta_snapshots WHERE partition_date = DATE '2026-03-11' ORDER BY agent_id",
+    )
+    assert (rta.as_of == MIDNIGHT + 3 * hour).all()
+    assert list(zip(rta.agent_id, rta.state, rta.since, strict=True)) == [
+        ("a1", "NOT_READY", MIDNIGHT - hour),
+        ("a2", "NOT_READY", MIDNIGHT + 2 * hour),
+        ("a3", "READY", MIDNIGHT + hour + 30 * MIN),
+        ("a4", "BUSY", MIDNIGHT),
+        ("a5", "BUSY", MIDNIGHT + 2 * hour),
+    ]

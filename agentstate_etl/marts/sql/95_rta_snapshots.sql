@@ -11,37 +11,35 @@ WITH horizons AS (
     FROM agent_state_intervals
     WHERE list_contains(getvariable('utc_days'), partition_date)
     GROUP BY ALL
-), islands AS (
-    -- runs of consecutive pieces in one state and reason, across partitions
-    SELECT *, sum(new_run) OVER (
-                  PARTITION BY vendor, tenant_id, agent_id ORDER BY start_ts, end_ts
-                  ROWS UNBOUNDED PRECEDING) AS run
-    FROM (
-        SELECT vendor, tenant_id, agent_id, agent_name, state, reason, start_ts, end_ts,
-               partition_date,
-               CASE WHEN lag(end_ts) OVER w = start_ts AND lag(state) OVER w = state
-                         AND lag(reason) OVER w IS NOT DISTINCT FROM reason
-                    THEN 0 ELSE 1 END AS new_run
-        FROM agent_state_intervals
-        WINDOW w AS (PARTITION BY vendor, tenant_id, agent_id ORDER BY start_ts, end_ts)
-    )
-), runs AS (
-    SELECT vendor, tenant_id, agent_id, run, min(start_ts) AS state_since
-    FROM islands GROUP BY ALL
-), current_state AS (
+), pieces AS (
+    -- each agent's pieces in order, across partitions, and whether a piece begins a run
+    -- (a state or reason other than the piece before it, or not joined to it)
+    SELECT vendor, tenant_id, agent_id, agent_name, state, reason, start_ts, end_ts,
+           partition_date, row_number() OVER w AS piece,
+           NOT coalesce(lag(end_ts) OVER w = start_ts AND lag(state) OVER w = state
+                        AND lag(reason) OVER w IS NOT DISTINCT FROM reason, false) AS starts_run
+    FROM agent_state_intervals
+    WINDOW w AS (PARTITION BY vendor, tenant_id, agent_id ORDER BY start_ts, end_ts)
+), holding AS (
     -- the piece holding the instant just before as_of (a zero-length marker holds none)
-    SELECT h.vendor, h.tenant_id, h.partition_date, h.as_of, i.agent_id, i.agent_name,
-           i.state, i.reason, r.state_since
+    SELECT h.vendor, h.tenant_id, h.partition_date, h.as_of, p.agent_id, p.agent_name,
+           p.state, p.reason, p.piece
     FROM horizons AS h
-    JOIN islands AS i
-      ON i.vendor = h.vendor AND i.tenant_id = h.tenant_id AND i.partition_date = h.partition_date
-     AND i.start_ts < h.as_of AND i.end_ts >= h.as_of
-    JOIN runs AS r
-      ON r.vendor = i.vendor AND r.tenant_id = i.tenant_id AND r.agent_id = i.agent_id
-     AND r.run = i.run
+    JOIN pieces AS p
+      ON p.vendor = h.vendor AND p.tenant_id = h.tenant_id AND p.partition_date = h.partition_date
+     AND p.start_ts < h.as_of AND p.end_ts >= h.as_of
     QUALIFY row_number() OVER (
-        PARTITION BY h.vendor, h.tenant_id, h.partition_date, i.agent_id
-        ORDER BY i.start_ts DESC) = 1
+        PARTITION BY h.vendor, h.tenant_id, h.partition_date, p.agent_id
+        ORDER BY p.start_ts DESC) = 1
+), current_state AS (
+    -- in that state since the start of the last run begun at or before the holding piece
+    SELECT h.vendor, h.tenant_id, h.partition_date, h.as_of, h.agent_id, h.agent_name,
+           h.state, h.reason, max(r.start_ts) AS state_since
+    FROM holding AS h
+    JOIN pieces AS r
+      ON r.vendor = h.vendor AND r.tenant_id = h.tenant_id AND r.agent_id = h.agent_id
+     AND r.piece <= h.piece AND r.starts_run
+    GROUP BY ALL
 ), scheduled AS (
     SELECT h.vendor, h.tenant_id, h.partition_date, h.as_of, s.agent_id, s.activity
     FROM horizons AS h
