@@ -66,10 +66,11 @@ def chain_gaps(table: pa.Table, chain: Chain, day_start: datetime, until: dateti
         pc.greater_equal(ends, pa.scalar(day_start, ends.type)),
         pc.less(ends, pa.scalar(until, ends.type)),
     )
-    ids = pc.unique(table.column(chain.id).drop_null())
+    # the ids themselves are the set (is_in hashes them once; a unique() first hashed twice)
+    known = pc.is_in(successor, value_set=table.column(chain.id))
     missing = pc.and_(
         pc.fill_null(ended_in_day, False),
-        pc.and_(pc.is_valid(successor), pc.invert(pc.is_in(successor, value_set=ids))),
+        pc.and_(pc.is_valid(successor), pc.invert(known)),
     )
     gaps = table.filter(missing).select([chain.agent, chain.id, chain.successor, chain.end])
     if gaps.num_rows == 0:
