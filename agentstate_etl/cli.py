@@ -7,7 +7,9 @@ without Dagster and `agentstate export` does not load what `agentstate demo` nee
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -547,5 +549,27 @@ def export(
     typer.echo(f"{written.path}\t{written.rows} rows")
 
 
+def main() -> None:
+    """The `agentstate` command (console script and `python -m agentstate_etl.cli`).
+
+    Once the command has finished, its output flushed and the exit handlers run, the process
+    ends without tearing the interpreter down: freeing a backfill's modules and heaps one
+    object at a time took 0.8 s after the last line, a fifth of a small backfill's wall time.
+    Every file was written and closed (or committed) by the command itself."""
+    try:
+        app()
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):  # SystemExit("message"): Python prints it and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()  # what interpreter shutdown would run first (logging among them)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()
