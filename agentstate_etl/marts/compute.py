@@ -57,10 +57,11 @@ def tenants_of(lk: Lake, vendor: str) -> list[str]:
 def _load(
     con: duckdb.DuckDBPyConnection, lk: Lake, name: str, objects: list[str], schema: pa.Schema
 ) -> None:
-    """A table from committed lake objects: DuckDB reads local files itself, S3 through Arrow."""
+    """A table from committed lake objects: DuckDB reads local files itself (a view: the SQL
+    that reads it once copies nothing first), S3 through Arrow."""
     if objects and lk.is_local:
-        con.execute("SET VARIABLE lake_files = ?", [[lk.location(o) for o in objects]])
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(getvariable('lake_files'))")
+        files = ", ".join(literal(lk.location(o)) for o in objects)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
         return
     source = lk.dataset(objects, schema) if objects else schema.empty_table()
     con.register("lake_source", source)
