@@ -49,13 +49,16 @@ MAX_PARTITION_RECORDS_VARIABLE = "AGENTSTATE_MAX_PARTITION_RECORDS"
 # A partition holding more records than this is a vendor gone wrong (a day of a large center
 # holds a few hundred thousand); it bounds a partition's memory (docs/vendors.md, #22.5).
 DEFAULT_MAX_PARTITION_RECORDS = 5_000_000
-# Pages are parsed off the event loop by one thread per core (at most 4), not by asyncio's
-# default pool (cores + 4 threads): parsing holds the GIL between Arrow calls, and more
-# parsers than cores only queue for it, delaying the event loop's next request (on 2 cores a
-# 1,500-agent week was fetched in 6.9 s with 2 parsers, 8.0 s with 6).
-_PAGE_PARSERS = ThreadPoolExecutor(
-    max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="agentstate-page"
-)
+
+
+@functools.cache
+def _page_parsers(pid: int) -> ThreadPoolExecutor:
+    """The threads that parse pages off the event loop, one per core (at most 4), shared by
+    every client of process `pid` (a forked worker makes its own: threads do not survive a
+    fork). Not asyncio's default pool of cores + 4: parsing holds the GIL between Arrow calls,
+    and more parsers than cores only queue for it, delaying the event loop's next request (on
+    2 cores a 1,500-agent week was fetched in 6.9 s with 2 parsers, 8.0 s with 6)."""
+    return ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="agentstate-page")
 
 
 @dataclass
@@ -354,7 +357,7 @@ class ApiClient:
         try:
             # parsing releases the GIL: a parser thread overlaps it with the next responses
             head, table = await asyncio.get_running_loop().run_in_executor(
-                _PAGE_PARSERS, decode_page, response.content, key, fields
+                _page_parsers(os.getpid()), decode_page, response.content, key, fields
             )
         except (PageShapeError, orjson.JSONDecodeError) as exc:
             raise self.error(f"unexpected payload: {exc}", response.request.url) from None

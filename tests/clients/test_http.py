@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -280,3 +282,37 @@ def test_cxengage_gives_up_when_the_total_never_settles() -> None:
 
 
 FIELDS = {"eventId": pa.string()}
+
+
+def test_a_forked_worker_parses_pages_with_threads_of_its_own() -> None:
+    """A worker forked after its parent parsed pages (a Celery prefork child) starts its own
+    page parsers: a pool shared across the fork would wait forever on threads that did not
+    survive it (the child is killed by an alarm after 10 s instead)."""
+    page = httpx.Response(200, json={"results": [{"eventId": "e1"}], "total": 1})
+
+    def rows_read() -> int:
+        api = client(Script(page), [])
+
+        async def read() -> int:
+            try:
+                answer = await api.request_page(
+                    "/rta", key="results", fields={"eventId": pa.string()}
+                )
+            finally:
+                await api.aclose()
+            assert answer is not None
+            return answer[1].num_rows
+
+        return asyncio.run(read())
+
+    assert rows_read() == 1
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is its exit status
+        code = 1
+        try:
+            signal.alarm(10)
+            code = 0 if rows_read() == 1 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
