@@ -86,6 +86,18 @@ def _parse_float(name: str, default: str, low: float, high: float = math.inf) ->
     return value
 
 
+def _parse_percent(name: str, default: str) -> float:
+    """A percentage in [0, 100], refusing (0, 1]: `0.9` is a fraction written for 90 %, and
+    taken as 0.9 % it would put the goal line at the chart's floor without a word."""
+    value = _parse_float(name, default, 0.0, 100.0)
+    if 0 < value <= 1:
+        raise ConfigError(
+            f"{name} is a percentage (90 for 90 %), got {_env(name, default)!r}: "
+            f"write {value * 100:g} for {value * 100:g} %"
+        )
+    return value
+
+
 def _parse_count(name: str, default: str) -> int:
     """A whole number >= 1 (`5000000`, `5_000_000`); anything else names the variable."""
     raw = _env(name, default)
@@ -266,7 +278,7 @@ class Settings:
             schedules_dir=_optional_path("AGENTSTATE_SCHEDULES_DIR"),
             activity_mapping=_optional_path("AGENTSTATE_ACTIVITY_MAPPING"),
             adherence_threshold_s=_parse_float("AGENTSTATE_ADHERENCE_THRESHOLD_S", "0", 0.0),
-            adherence_target_pct=_parse_float("AGENTSTATE_ADHERENCE_TARGET_PCT", "90", 0.0, 100.0),
+            adherence_target_pct=_parse_percent("AGENTSTATE_ADHERENCE_TARGET_PCT", "90"),
             start_date=parse_day(
                 _env("AGENTSTATE_START_DATE", DEFAULT_START_DATE.isoformat()),
                 "AGENTSTATE_START_DATE",

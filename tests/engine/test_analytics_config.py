@@ -52,6 +52,8 @@ def test_values(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("AGENTSTATE_ADHERENCE_THRESHOLD_S", "nan"),
         ("AGENTSTATE_ADHERENCE_TARGET_PCT", "101"),
         ("AGENTSTATE_ADHERENCE_TARGET_PCT", "0.9x"),
+        ("AGENTSTATE_ADHERENCE_TARGET_PCT", "0.9"),  # a fraction: 90 % is written 90
+        ("AGENTSTATE_ADHERENCE_TARGET_PCT", "1"),
         ("AGENTSTATE_ACTIVITY_MAPPING", "no/such/file.csv"),
     ],
 )
