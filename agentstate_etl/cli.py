@@ -570,8 +570,9 @@ def main() -> None:
         code = 1
     atexit._run_exitfuncs()  # what interpreter shutdown would run first (logging among them)
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a reader gone (`agentstate sql ... | head`)
+            stream.flush()
     os._exit(code or 0)
 
 
