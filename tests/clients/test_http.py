@@ -295,9 +295,7 @@ def test_a_forked_worker_parses_pages_with_threads_of_its_own() -> None:
 
         async def read() -> int:
             try:
-                answer = await api.request_page(
-                    "/rta", key="results", fields={"eventId": pa.string()}
-                )
+                answer = await api.request_page("/rta", key="results", fields=FIELDS)
             finally:
                 await api.aclose()
             assert answer is not None

@@ -60,19 +60,18 @@ class CxEngageClient(VendorClient):
         conflicting versions, all flagged in `_wire_error`, the last also kept unflagged), read
         in windows no longer than the vendor allows, several in flight."""
         memo = self.api.options.window_memo
-        windows = CAPABILITIES.windows(start, end)
-        spans = {(self.api.time(a), self.api.time(b)) for a, b in windows}
+        spans = [(self.api.time(a), self.api.time(b)) for a, b in CAPABILITIES.windows(start, end)]
+        asked = set(spans)
         # the previous day's windows this range asks again; the rest are let go now
-        earlier = {s: t for s, t in (memo.take() if memo is not None else {}).items() if s in spans}
+        earlier = {s: t for s, t in (memo.take() if memo is not None else {}).items() if s in asked}
 
-        async def window(a: datetime, b: datetime) -> tuple[tuple[str, str], pa.Table]:
-            span = (self.api.time(a), self.api.time(b))
+        async def window(span: tuple[str, str]) -> tuple[tuple[str, str], pa.Table]:
             if span in earlier:  # read by the run's previous day, seconds ago
                 self.rta.holding(earlier[span].num_rows)
                 return span, earlier[span]
             return span, await self.rta.read({"start": span[0], "end": span[1]}, fields)
 
-        read = await gather_all([window(a, b) for a, b in windows])
+        read = await gather_all([window(span) for span in spans])
         if memo is not None:
             memo.keep(dict(read))
         parts = [part for _, part in read]
