@@ -16,6 +16,7 @@ from tests.warehouse import tables
 
 DAYS = [date(2026, 3, 2) + timedelta(days=i) for i in range(7)]
 UPDATES = 24
+METADATA = "__ducklake_metadata_warehouse"  # the catalog's tables, as a session names them
 
 
 def ready(day: date, update: int) -> dict[str, tuple[datetime, datetime]]:
@@ -27,12 +28,11 @@ def ready(day: date, update: int) -> dict[str, tuple[datetime, datetime]]:
 def live_files(home: Path) -> tuple[int, int]:
     """The data files and delete files a reader of the current snapshot opens."""
     settings = engine_settings(home)
-    metadata = "__ducklake_metadata_warehouse"
     with closing(open_session(settings.warehouse, read_only=True)) as con:
         found = con.execute(
-            f"SELECT (SELECT count(*) FROM {metadata}.ducklake_data_file "
-            f"WHERE end_snapshot IS NULL), (SELECT count(*) FROM {metadata}.ducklake_delete_file "
-            f"x JOIN {metadata}.ducklake_data_file d USING (data_file_id) "
+            f"SELECT (SELECT count(*) FROM {METADATA}.ducklake_data_file "
+            f"WHERE end_snapshot IS NULL), (SELECT count(*) FROM {METADATA}.ducklake_delete_file "
+            f"x JOIN {METADATA}.ducklake_data_file d USING (data_file_id) "
             "WHERE x.end_snapshot IS NULL AND d.end_snapshot IS NULL)"
         ).fetchone()
     assert found is not None
@@ -46,13 +46,12 @@ def files_on_disk(home: Path) -> int:
 def inlined_rows(home: Path) -> int:
     """Rows of small commits the catalog holds itself (DuckLake's data inlining), live now."""
     settings = engine_settings(home)
-    metadata = "__ducklake_metadata_warehouse"
     with closing(open_session(settings.warehouse, read_only=True)) as con:
-        names = con.execute(f"SELECT table_name FROM {metadata}.ducklake_inlined_data_tables")
+        names = con.execute(f"SELECT table_name FROM {METADATA}.ducklake_inlined_data_tables")
         return sum(
             int(
                 con.execute(
-                    f'SELECT count(*) FROM {metadata}."{name}" WHERE end_snapshot IS NULL'
+                    f'SELECT count(*) FROM {METADATA}."{name}" WHERE end_snapshot IS NULL'
                 ).fetchone()[0]
             )  # type: ignore[index]
             for (name,) in names.fetchall()
